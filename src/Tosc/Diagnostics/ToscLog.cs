@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tosc.Diagnostics;
+
+internal static partial class ToscLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Tosc watcher failed ({Failures} in a row); it backs off and continues.")]
+    public static partial void WatcherFailed(ILogger logger, Exception exception, int failures);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "A Tosc Changed event handler threw; the watcher continues.")]
+    public static partial void ChangedHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Tosc could not refresh after a conflict; the watcher will.")]
+    public static partial void RefreshFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,212 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using Tosc.Changes;
+using Tosc.Live;
+using Tosc.Serialization;
+
+namespace Tosc;
+
+/// <summary>
+/// A live dictionary. Read from a manager, every change is recorded: inside a transaction it is buffered,
+/// outside one it commits at once. Created with <c>new</c>, it is a plain dictionary until it is stored.
+/// </summary>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+[DebuggerDisplay("Count = {Count}")]
+[SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "Mirrors tosc's DDict.")]
+public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>, ILiveNode
+    where TKey : notnull
+{
+    private static readonly ValueCodec<TKey> s_keyCodec = Codecs.Get<TKey>();
+    private static readonly ValueCodec<TValue> s_valueCodec = Codecs.Get<TValue>();
+    private readonly NodeHeader _header;
+    private Dictionary<TKey, TValue> _items;
+
+    /// <summary>Creates an empty dictionary, not yet stored.</summary>
+    public DDict() : this([], new NodeHeader()) { }
+
+    /// <summary>Creates a dictionary holding <paramref name="items"/>, not yet stored.</summary>
+    public DDict(IEnumerable<KeyValuePair<TKey, TValue>> items) : this(new Dictionary<TKey, TValue>(items), new NodeHeader()) { }
+
+    internal DDict(Dictionary<TKey, TValue> items, NodeHeader header)
+    {
+        _items = items;
+        _header = header;
+    }
+
+    /// <inheritdoc cref="IDictionary{TKey, TValue}.this"/>
+    public TValue this[TKey key]
+    {
+        get
+        {
+            var owner = _header.Owner;
+            if (owner is null)
+                return _items[key];
+            lock (owner.Gate)
+                return _items[key];
+        }
+        set => Set(key, value);
+    }
+
+    /// <inheritdoc cref="ICollection{T}.Count"/>
+    public int Count
+    {
+        get
+        {
+            var owner = _header.Owner;
+            if (owner is null)
+                return _items.Count;
+            lock (owner.Gate)
+                return _items.Count;
+        }
+    }
+
+    /// <summary>The keys, copied at the time of the call.</summary>
+    public ICollection<TKey> Keys => Locked(static items => (ICollection<TKey>)[.. items.Keys]);
+
+    /// <summary>The values, copied at the time of the call.</summary>
+    public ICollection<TValue> Values => Locked(static items => (ICollection<TValue>)[.. items.Values]);
+
+    IEnumerable<TKey> IReadOnlyDictionary<TKey, TValue>.Keys => Keys;
+
+    IEnumerable<TValue> IReadOnlyDictionary<TKey, TValue>.Values => Values;
+
+    bool ICollection<KeyValuePair<TKey, TValue>>.IsReadOnly => false;
+
+    NodeHeader ILiveNode.Header => _header;
+
+    object ILiveNode.Instance => this;
+
+    internal Dictionary<TKey, TValue> Items => _items;
+
+    /// <inheritdoc/>
+    public void Add(TKey key, TValue value)
+    {
+        if (ContainsKey(key))
+            throw new ArgumentException($"An item with the key '{key}' is already in the dictionary.", nameof(key));
+        Set(key, value);
+    }
+
+    /// <inheritdoc/>
+    public bool Remove(TKey key)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return _items.Remove(key);
+        return owner.Mutate(this, key, static (dict, key, work) =>
+        {
+            if (!dict._items.Remove(key, out var old))
+                return false;
+            work.Record(new DictChange<TKey, TValue>(dict, key, true, old));
+            return true;
+        });
+    }
+
+    /// <inheritdoc/>
+    public bool ContainsKey(TKey key)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return _items.ContainsKey(key);
+        lock (owner.Gate)
+            return _items.ContainsKey(key);
+    }
+
+    /// <inheritdoc/>
+    public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return _items.TryGetValue(key, out value);
+        lock (owner.Gate)
+            return _items.TryGetValue(key, out value);
+    }
+
+    /// <summary>Returns the value for <paramref name="key"/>, or <paramref name="defaultValue"/> when it is absent.</summary>
+    public TValue GetValueOrDefault(TKey key, TValue defaultValue) => TryGetValue(key, out var value) ? value : defaultValue;
+
+    /// <inheritdoc/>
+    public void Clear()
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items.Clear();
+            return;
+        }
+        owner.Mutate(this, 0, static (dict, _, work) =>
+        {
+            if (dict._items.Count == 0)
+                return;
+            var old = dict._items;
+            dict._items = [];
+            work.Record(new DictChange<TKey, TValue>(dict, default!, false, default!, old));
+        });
+    }
+
+    /// <summary>
+    /// Enumerates the entries. A change applied from another process swaps the content, so a running
+    /// enumeration finishes over the entries it started with.
+    /// </summary>
+    public Dictionary<TKey, TValue>.Enumerator GetEnumerator() => _items.GetEnumerator();
+
+    IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    void ICollection<KeyValuePair<TKey, TValue>>.Add(KeyValuePair<TKey, TValue> item) => Add(item.Key, item.Value);
+
+    bool ICollection<KeyValuePair<TKey, TValue>>.Contains(KeyValuePair<TKey, TValue> item) =>
+        TryGetValue(item.Key, out var value) && EqualityComparer<TValue>.Default.Equals(value, item.Value);
+
+    void ICollection<KeyValuePair<TKey, TValue>>.CopyTo(KeyValuePair<TKey, TValue>[] array, int arrayIndex) =>
+        Locked(items => { ((ICollection<KeyValuePair<TKey, TValue>>)items).CopyTo(array, arrayIndex); return 0; });
+
+    bool ICollection<KeyValuePair<TKey, TValue>>.Remove(KeyValuePair<TKey, TValue> item) =>
+        ((ICollection<KeyValuePair<TKey, TValue>>)this).Contains(item) && Remove(item.Key);
+
+    void ILiveNode.PushChildren(Stack<ILiveNode> pending)
+    {
+        if (s_valueCodec.MayHoldNodes)
+        {
+            foreach (var value in _items.Values)
+                Nodes.Push(pending, value);
+        }
+        if (s_keyCodec.MayHoldNodes)
+        {
+            foreach (var key in _items.Keys)
+                Nodes.Push(pending, key);
+        }
+    }
+
+    internal void ReplaceContent(Dictionary<TKey, TValue> items) => _items = items;
+
+    void ILiveNode.ReplaceContent(object content) => _items = (Dictionary<TKey, TValue>)content;
+
+    private void Set(TKey key, TValue value)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items[key] = value;
+            return;
+        }
+        owner.Mutate(this, (key, value), static (dict, arg, work) =>
+        {
+            var hadOld = dict._items.TryGetValue(arg.key, out var old);
+            dict._items[arg.key] = s_valueCodec.ToLive(arg.value, work.Owner);
+            work.Record(new DictChange<TKey, TValue>(dict, arg.key, hadOld, old!));
+        });
+    }
+
+    private TResult Locked<TResult>(Func<Dictionary<TKey, TValue>, TResult> read)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return read(_items);
+        lock (owner.Gate)
+            return read(_items);
+    }
+}

@@ -1,0 +1,217 @@
+using System.Collections;
+using System.Diagnostics;
+using Tosc.Changes;
+using Tosc.Live;
+using Tosc.Serialization;
+
+namespace Tosc;
+
+/// <summary>
+/// A live list. Read from a manager, every change is recorded: inside a transaction it is buffered,
+/// outside one it commits at once. Created with <c>new</c>, it is a plain list until it is stored.
+/// </summary>
+/// <typeparam name="T">The element type.</typeparam>
+[DebuggerDisplay("Count = {Count}")]
+public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
+{
+    private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
+    private readonly NodeHeader _header;
+    private List<T> _items;
+
+    /// <summary>Creates an empty list, not yet stored.</summary>
+    public DList() : this([], new NodeHeader()) { }
+
+    /// <summary>Creates a list holding <paramref name="items"/>, not yet stored.</summary>
+    public DList(IEnumerable<T> items) : this([.. items], new NodeHeader()) { }
+
+    internal DList(List<T> items, NodeHeader header)
+    {
+        _items = items;
+        _header = header;
+    }
+
+    /// <inheritdoc/>
+    public int Count
+    {
+        get
+        {
+            var owner = _header.Owner;
+            if (owner is null)
+                return _items.Count;
+            lock (owner.Gate)
+                return _items.Count;
+        }
+    }
+
+    bool ICollection<T>.IsReadOnly => false;
+
+    NodeHeader ILiveNode.Header => _header;
+
+    object ILiveNode.Instance => this;
+
+    internal List<T> Items => _items;
+
+    /// <inheritdoc cref="IList{T}.this"/>
+    public T this[int index]
+    {
+        get
+        {
+            var owner = _header.Owner;
+            if (owner is null)
+                return _items[index];
+            lock (owner.Gate)
+                return _items[index];
+        }
+        set
+        {
+            var owner = _header.Owner;
+            if (owner is null)
+            {
+                _items[index] = value;
+                return;
+            }
+            owner.Mutate(this, (index, value), static (list, arg, work) =>
+            {
+                var old = list._items[arg.index];
+                list._items[arg.index] = s_codec.ToLive(arg.value, work.Owner);
+                work.Record(new ListChange<T>(list, ListChange<T>.Kind.Set, arg.index, old));
+            });
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Add(T item) => Insert(-1, item);
+
+    /// <summary>Adds every item, as one change.</summary>
+    public void AddRange(IEnumerable<T> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items.AddRange(items);
+            return;
+        }
+        owner.Mutate(this, items.ToList(), static (list, added, work) =>
+        {
+            var old = list._items;
+            var next = new List<T>(old.Count + added.Count);
+            next.AddRange(old);
+            foreach (var item in added)
+                next.Add(s_codec.ToLive(item, work.Owner));
+            list._items = next;
+            work.Record(new ListChange<T>(list, ListChange<T>.Kind.Replace, 0, default!, old));
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Insert(int index, T item)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items.Insert(index < 0 ? _items.Count : index, item);
+            return;
+        }
+        owner.Mutate(this, (index, item), static (list, arg, work) =>
+        {
+            var at = arg.index < 0 ? list._items.Count : arg.index;
+            list._items.Insert(at, s_codec.ToLive(arg.item, work.Owner));
+            work.Record(new ListChange<T>(list, ListChange<T>.Kind.Insert, at, default!));
+        });
+    }
+
+    /// <inheritdoc/>
+    public void RemoveAt(int index)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items.RemoveAt(index);
+            return;
+        }
+        owner.Mutate(this, index, static (list, at, work) =>
+        {
+            var old = list._items[at];
+            list._items.RemoveAt(at);
+            work.Record(new ListChange<T>(list, ListChange<T>.Kind.RemoveAt, at, old));
+        });
+    }
+
+    /// <inheritdoc/>
+    public bool Remove(T item)
+    {
+        var index = IndexOf(item);
+        if (index < 0)
+            return false;
+        RemoveAt(index);
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public void Clear()
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items.Clear();
+            return;
+        }
+        owner.Mutate(this, 0, static (list, _, work) =>
+        {
+            if (list._items.Count == 0)
+                return;
+            var old = list._items;
+            list._items = [];
+            work.Record(new ListChange<T>(list, ListChange<T>.Kind.Replace, 0, default!, old));
+        });
+    }
+
+    /// <inheritdoc/>
+    public int IndexOf(T item)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return _items.IndexOf(item);
+        lock (owner.Gate)
+            return _items.IndexOf(item);
+    }
+
+    /// <inheritdoc/>
+    public bool Contains(T item) => IndexOf(item) >= 0;
+
+    /// <inheritdoc/>
+    public void CopyTo(T[] array, int arrayIndex)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items.CopyTo(array, arrayIndex);
+            return;
+        }
+        lock (owner.Gate)
+            _items.CopyTo(array, arrayIndex);
+    }
+
+    /// <summary>
+    /// Enumerates the items. A change applied from another process swaps the content, so a running
+    /// enumeration finishes over the items it started with; a local change during it throws, as with <see cref="List{T}"/>.
+    /// </summary>
+    public List<T>.Enumerator GetEnumerator() => _items.GetEnumerator();
+
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    void ILiveNode.PushChildren(Stack<ILiveNode> pending)
+    {
+        if (!s_codec.MayHoldNodes)
+            return;
+        foreach (var item in _items)
+            Nodes.Push(pending, item);
+    }
+
+    internal void ReplaceContent(List<T> items) => _items = items;
+
+    void ILiveNode.ReplaceContent(object content) => _items = (List<T>)content;
+}

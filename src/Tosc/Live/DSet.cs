@@ -1,0 +1,175 @@
+using System.Collections;
+using System.Diagnostics;
+using Tosc.Changes;
+using Tosc.Live;
+using Tosc.Serialization;
+
+namespace Tosc;
+
+/// <summary>
+/// A live set. Read from a manager, every change is recorded: inside a transaction it is buffered,
+/// outside one it commits at once. Created with <c>new</c>, it is a plain set until it is stored.
+/// </summary>
+/// <typeparam name="T">The element type.</typeparam>
+[DebuggerDisplay("Count = {Count}")]
+public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
+{
+    private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
+    private readonly NodeHeader _header;
+    private HashSet<T> _items;
+
+    /// <summary>Creates an empty set, not yet stored.</summary>
+    public DSet() : this([], new NodeHeader()) { }
+
+    /// <summary>Creates a set holding <paramref name="items"/>, not yet stored.</summary>
+    public DSet(IEnumerable<T> items) : this([.. items], new NodeHeader()) { }
+
+    internal DSet(HashSet<T> items, NodeHeader header)
+    {
+        _items = items;
+        _header = header;
+    }
+
+    /// <inheritdoc cref="ICollection{T}.Count"/>
+    public int Count => Read(static (items, _) => items.Count, 0);
+
+    bool ICollection<T>.IsReadOnly => false;
+
+    NodeHeader ILiveNode.Header => _header;
+
+    object ILiveNode.Instance => this;
+
+    internal HashSet<T> Items => _items;
+
+    /// <inheritdoc cref="ISet{T}.Add"/>
+    public bool Add(T item)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return _items.Add(item);
+        return owner.Mutate(this, item, static (set, item, work) =>
+        {
+            var live = s_codec.ToLive(item, work.Owner);
+            if (!set._items.Add(live))
+                return false;
+            work.Record(new SetChange<T>(set, live, added: true));
+            return true;
+        });
+    }
+
+    void ICollection<T>.Add(T item) => Add(item);
+
+    /// <inheritdoc/>
+    public bool Remove(T item)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return _items.Remove(item);
+        return owner.Mutate(this, item, static (set, item, work) =>
+        {
+            if (!set._items.Remove(item))
+                return false;
+            work.Record(new SetChange<T>(set, item, added: false));
+            return true;
+        });
+    }
+
+    /// <inheritdoc/>
+    public void Clear() => Rebuild(static (_, _) => []);
+
+    /// <inheritdoc/>
+    public bool Contains(T item) => Read(static (items, item) => items.Contains(item), item);
+
+    /// <inheritdoc/>
+    public void CopyTo(T[] array, int arrayIndex) => Read(static (items, arg) => { items.CopyTo(arg.array, arg.arrayIndex); return 0; }, (array, arrayIndex));
+
+    /// <inheritdoc/>
+    public void UnionWith(IEnumerable<T> other) => Rebuild(static (items, other) => { var next = new HashSet<T>(items); next.UnionWith(other); return next; }, Materialize(other));
+
+    /// <inheritdoc/>
+    public void IntersectWith(IEnumerable<T> other) => Rebuild(static (items, other) => { var next = new HashSet<T>(items); next.IntersectWith(other); return next; }, Materialize(other));
+
+    /// <inheritdoc/>
+    public void ExceptWith(IEnumerable<T> other) => Rebuild(static (items, other) => { var next = new HashSet<T>(items); next.ExceptWith(other); return next; }, Materialize(other));
+
+    /// <inheritdoc/>
+    public void SymmetricExceptWith(IEnumerable<T> other) => Rebuild(static (items, other) => { var next = new HashSet<T>(items); next.SymmetricExceptWith(other); return next; }, Materialize(other));
+
+    /// <inheritdoc/>
+    public bool IsSubsetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsSubsetOf(other), Materialize(other));
+
+    /// <inheritdoc/>
+    public bool IsSupersetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsSupersetOf(other), Materialize(other));
+
+    /// <inheritdoc/>
+    public bool IsProperSubsetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsProperSubsetOf(other), Materialize(other));
+
+    /// <inheritdoc/>
+    public bool IsProperSupersetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsProperSupersetOf(other), Materialize(other));
+
+    /// <inheritdoc/>
+    public bool Overlaps(IEnumerable<T> other) => Read(static (items, other) => items.Overlaps(other), Materialize(other));
+
+    /// <inheritdoc/>
+    public bool SetEquals(IEnumerable<T> other) => Read(static (items, other) => items.SetEquals(other), Materialize(other));
+
+    /// <summary>
+    /// Enumerates the items. A change applied from another process swaps the content, so a running
+    /// enumeration finishes over the items it started with.
+    /// </summary>
+    public HashSet<T>.Enumerator GetEnumerator() => _items.GetEnumerator();
+
+    IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    void ILiveNode.PushChildren(Stack<ILiveNode> pending)
+    {
+        if (!s_codec.MayHoldNodes)
+            return;
+        foreach (var item in _items)
+            Nodes.Push(pending, item);
+    }
+
+    internal void ReplaceContent(HashSet<T> items) => _items = items;
+
+    void ILiveNode.ReplaceContent(object content) => _items = (HashSet<T>)content;
+
+    // Materialized first, so enumerating the argument (possibly this set) happens outside the lock.
+    private static List<T> Materialize(IEnumerable<T> other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return [.. other];
+    }
+
+    private TResult Read<TArg, TResult>(Func<HashSet<T>, TArg, TResult> read, TArg arg)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+            return read(_items, arg);
+        lock (owner.Gate)
+            return read(_items, arg);
+    }
+
+    private void Rebuild(Func<HashSet<T>, List<T>, HashSet<T>> rebuild, List<T>? other = null)
+    {
+        var owner = _header.Owner;
+        if (owner is null)
+        {
+            _items = rebuild(_items, other ?? []);
+            return;
+        }
+        owner.Mutate(this, (rebuild, other ?? []), static (set, arg, work) =>
+        {
+            var next = arg.rebuild(set._items, arg.Item2);
+            if (next.SetEquals(set._items))
+                return;
+            var live = new HashSet<T>(next.Count);
+            foreach (var item in next)
+                live.Add(s_codec.ToLive(item, work.Owner));
+            var old = set._items;
+            set._items = live;
+            work.Record(new SetChange<T>(set, default!, added: false, old));
+        });
+    }
+}

@@ -1,0 +1,349 @@
+using System.Collections.Concurrent;
+using System.Linq.Expressions;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Castle.DynamicProxy;
+using Tosc.Serialization;
+
+namespace Tosc.Live;
+
+internal enum ObjectKind
+{
+    /// <summary>A class Tosc tracks through a Castle class proxy: every property change is recorded.</summary>
+    Live,
+
+    /// <summary>Records, structs and init-only classes: immutable values, replaced whole.</summary>
+    Value,
+
+    /// <summary>Interfaces and abstract classes: only a declared type, the stored object names its real type.</summary>
+    Abstract,
+}
+
+/// <summary>What Tosc knows about one user type: its kind, its stored properties, how to build it.</summary>
+internal sealed class ObjectModel
+{
+    private static readonly ConcurrentDictionary<Type, ObjectModel> s_models = new();
+    private static readonly ProxyGenerator s_generator = new();
+    private static readonly ProxyGenerationOptions s_proxyOptions = new(LiveObjectHook.Instance);
+
+    private readonly Dictionary<RuntimeMethodHandle, int> _accessors = [];
+    private Func<IInterceptor[], object>? _createProxy;
+    private Func<object>? _createPlain;
+    private ConstructorInfo? _valueConstructor;
+    private int[] _constructorSlots = [];
+
+    private ObjectModel(Type type)
+    {
+        Type = type;
+        Name = TypeNames.Stable(type);
+        NameBytes = Encoding.UTF8.GetBytes(Name);
+        Kind = Classify(type);
+        Properties = FindProperties(type, Kind);
+        if (Kind == ObjectKind.Live)
+            LiveError = CheckLive(type, Properties);
+        if (Kind == ObjectKind.Value)
+            PrepareValueConstruction();
+        for (var i = 0; i < Properties.Length; i++)
+        {
+            var info = Properties[i].Info;
+            if (info.GetMethod is { IsVirtual: true, IsFinal: false } getter)
+                _accessors[getter.MethodHandle] = i;
+            if (info.SetMethod is { IsVirtual: true, IsFinal: false } setter)
+                _accessors[setter.MethodHandle] = ~i;
+        }
+    }
+
+    public Type Type { get; }
+
+    public string Name { get; }
+
+    public byte[] NameBytes { get; }
+
+    public ObjectKind Kind { get; }
+
+    public PropertyModel[] Properties { get; }
+
+    /// <summary>Why the type cannot be tracked live (names the type and member), or null.</summary>
+    public string? LiveError { get; }
+
+    public static ObjectModel For(Type type) => s_models.GetOrAdd(type, static t => new ObjectModel(t));
+
+    /// <summary>Classes, structs and interfaces of the application: neither built-in scalars nor collections.</summary>
+    public static bool IsUserType(Type type) =>
+        !type.IsPrimitive && !type.IsEnum && !type.IsArray && !type.IsPointer && !type.IsByRef && !type.ContainsGenericParameters
+        && type != typeof(object) && type != typeof(string) && Nullable.GetUnderlyingType(type) is null
+        && !typeof(Delegate).IsAssignableFrom(type) && !Codecs.IsBuiltIn(type);
+
+    /// <summary>The model of a proxy's real type, or of the value's own type.</summary>
+    public static ObjectModel Of(object value) => value is IProxyTargetAccessor accessor && ObjectNode.Of(accessor) is { } node
+        ? node.Model
+        : For(value.GetType());
+
+    /// <summary>Maps an intercepted accessor to its slot: index for a getter, ~index for a setter.</summary>
+    public bool TryGetAccessor(MethodInfo method, out int accessor) => _accessors.TryGetValue(method.MethodHandle, out accessor);
+
+    public bool IsAccessor(MethodInfo method) => _accessors.ContainsKey(method.MethodHandle);
+
+    public int IndexOf(ReadOnlySpan<byte> utf8Name, int hint)
+    {
+        if ((uint)hint < (uint)Properties.Length && Properties[hint].NameBytes.AsSpan().SequenceEqual(utf8Name))
+            return hint;
+        for (var i = 0; i < Properties.Length; i++)
+        {
+            if (Properties[i].NameBytes.AsSpan().SequenceEqual(utf8Name))
+                return i;
+        }
+        return -1;
+    }
+
+    public object CreateProxy(ObjectNode node)
+    {
+        ThrowIfNotLive();
+        _createProxy ??= CompileProxyFactory();
+        return _createProxy([node]);
+    }
+
+    public object CreatePlain()
+    {
+        _createPlain ??= CompilePlainFactory();
+        return _createPlain();
+    }
+
+    /// <summary>Builds an immutable value from its property values (constructor first, then settable properties).</summary>
+    public object CreateValue(object?[] values, bool[] present)
+    {
+        object instance;
+        var used = new bool[Properties.Length];
+        if (_valueConstructor is not null)
+        {
+            var arguments = new object?[_constructorSlots.Length];
+            for (var i = 0; i < arguments.Length; i++)
+            {
+                var slot = _constructorSlots[i];
+                arguments[i] = values[slot];
+                used[slot] = true;
+            }
+            instance = _valueConstructor.Invoke(arguments);
+        }
+        else
+        {
+            instance = Type.IsValueType ? RuntimeHelpers.GetUninitializedObject(Type) : CreatePlain();
+        }
+        for (var i = 0; i < Properties.Length; i++)
+        {
+            if (!used[i] && present[i])
+                Properties[i].SetOnPlain(instance, values[i]);
+        }
+        return instance;
+    }
+
+    public void ThrowIfNotLive()
+    {
+        if (LiveError is not null)
+            throw new ArgumentException(LiveError);
+        if (Kind != ObjectKind.Live)
+            throw new ArgumentException($"{TypeNames.Display(Type)} is not a class Tosc can track live.");
+    }
+
+    private static ObjectKind Classify(Type type)
+    {
+        if (type.IsInterface || type.IsAbstract)
+            return ObjectKind.Abstract;
+        if (type.IsValueType || type.GetMethod("<Clone>$", BindingFlags.Public | BindingFlags.Instance) is not null)
+            return ObjectKind.Value;
+        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance);
+        if (properties.Any(p => p.GetIndexParameters().Length == 0 && IsInitOnly(p)))
+            return ObjectKind.Value;
+        var hasDefaultConstructor = type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is { IsPrivate: false };
+        var hasSetters = properties.Any(p => p.SetMethod is { IsPublic: true });
+        if (!hasDefaultConstructor && !hasSetters)
+            return ObjectKind.Value;
+        return ObjectKind.Live;
+    }
+
+    private static bool IsInitOnly(PropertyInfo property) =>
+        property.SetMethod?.ReturnParameter.GetRequiredCustomModifiers().Contains(typeof(IsExternalInit)) == true;
+
+    private static PropertyModel[] FindProperties(Type type, ObjectKind kind)
+    {
+        var result = new List<PropertyModel>();
+        var constructorNames = kind == ObjectKind.Value
+            ? type.GetConstructors().SelectMany(c => c.GetParameters()).Select(p => p.Name ?? "").ToHashSet(StringComparer.OrdinalIgnoreCase)
+            : [];
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetIndexParameters().Length > 0 || property.GetMethod is not { IsPublic: true } || property.IsDefined(typeof(ToscIgnoreAttribute)))
+                continue;
+            var backingField = FindBackingField(property);
+            var stored = kind switch
+            {
+                ObjectKind.Value => property.SetMethod is not null || constructorNames.Contains(property.Name) || backingField is not null,
+                _ => property.SetMethod is { IsPublic: true } || backingField is not null,
+            };
+            if (stored)
+                result.Add(new PropertyModel(property, result.Count, backingField));
+        }
+        return [.. result];
+    }
+
+    private static FieldInfo? FindBackingField(PropertyInfo property)
+    {
+        for (var type = property.DeclaringType; type is not null; type = type.BaseType)
+        {
+            var field = type.GetField($"<{property.Name}>k__BackingField", BindingFlags.Instance | BindingFlags.NonPublic);
+            if (field is not null)
+                return field;
+        }
+        return null;
+    }
+
+    private static string? CheckLive(Type type, PropertyModel[] properties)
+    {
+        var name = TypeNames.Display(type);
+        if (type.IsSealed)
+            return $"Tosc cannot track {name}: the class is sealed. Unseal it, or make it a record to store it as an immutable value.";
+        if (!type.IsVisible)
+            return $"Tosc cannot track {name}: the class must be public (Castle DynamicProxy subclasses it).";
+        if (type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is not { IsPrivate: false, IsAssembly: false })
+            return $"Tosc cannot track {name}: it needs a public or protected parameterless constructor.";
+        foreach (var property in properties)
+        {
+            var info = property.Info;
+            var member = $"{name}.{info.Name}";
+            if (info.GetMethod is not { IsVirtual: true, IsFinal: false })
+                return $"Tosc cannot track {member}: the property must be virtual (public virtual {TypeNames.Display(info.PropertyType)} {info.Name} {{ get; set; }}), or marked [ToscIgnore].";
+            if (info.SetMethod is { IsPublic: true } && info.SetMethod is not { IsVirtual: true, IsFinal: false })
+                return $"Tosc cannot track {member}: its setter must be virtual too.";
+            var declared = info.PropertyType;
+            if (declared.IsGenericType)
+            {
+                var definition = declared.GetGenericTypeDefinition();
+                if (definition == typeof(List<>) || definition == typeof(Dictionary<,>) || definition == typeof(HashSet<>))
+                {
+                    var suggestion = definition == typeof(List<>) ? "IList" : definition == typeof(HashSet<>) ? "ISet" : "IDictionary";
+                    return $"Tosc cannot track {member}: declare it as {suggestion}<{string.Join(", ", declared.GetGenericArguments().Select(TypeNames.Display))}> (an interface) so a live collection can stand there.";
+                }
+            }
+        }
+        return null;
+    }
+
+    private void PrepareValueConstruction()
+    {
+        ConstructorInfo? best = null;
+        int[] bestSlots = [];
+        foreach (var constructor in Type.GetConstructors())
+        {
+            var parameters = constructor.GetParameters();
+            var slots = new int[parameters.Length];
+            var matches = true;
+            for (var i = 0; i < parameters.Length && matches; i++)
+            {
+                var slot = Array.FindIndex(Properties, p => string.Equals(p.Name, parameters[i].Name, StringComparison.OrdinalIgnoreCase));
+                matches = slot >= 0 && parameters[i].ParameterType.IsAssignableFrom(Properties[slot].Type);
+                slots[i] = slot;
+            }
+            if (matches && (best is null || parameters.Length > bestSlots.Length))
+            {
+                best = constructor;
+                bestSlots = slots;
+            }
+        }
+        _valueConstructor = best is { } chosen && (chosen.GetParameters().Length > 0 || !Type.IsValueType) ? chosen : null;
+        _constructorSlots = _valueConstructor is null ? [] : bestSlots;
+    }
+
+    private Func<IInterceptor[], object> CompileProxyFactory()
+    {
+        var proxyType = s_generator.ProxyBuilder.CreateClassProxyType(Type, Type.EmptyTypes, s_proxyOptions);
+        var constructor = proxyType.GetConstructor([typeof(IInterceptor[])])
+            ?? throw new InvalidOperationException($"Castle produced no (IInterceptor[]) constructor for {TypeNames.Display(Type)}.");
+        var interceptors = Expression.Parameter(typeof(IInterceptor[]));
+        return Expression.Lambda<Func<IInterceptor[], object>>(Expression.New(constructor, interceptors), interceptors).Compile();
+    }
+
+    private Func<object> CompilePlainFactory()
+    {
+        var constructor = Type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes);
+        if (constructor is null)
+        {
+            if (Type.IsValueType)
+                return () => RuntimeHelpers.GetUninitializedObject(Type);
+            throw new ToscDataException($"{TypeNames.Display(Type)} has no parameterless constructor to build it from stored data.");
+        }
+        return Expression.Lambda<Func<object>>(Expression.Convert(Expression.New(constructor), typeof(object))).Compile();
+    }
+
+    /// <summary>Castle asks this which methods to intercept: only the stored properties' accessors.</summary>
+    private sealed class LiveObjectHook : IProxyGenerationHook
+    {
+        public static readonly LiveObjectHook Instance = new();
+
+        public void MethodsInspected()
+        {
+        }
+
+        public void NonProxyableMemberNotification(Type type, MemberInfo memberInfo)
+        {
+        }
+
+        public bool ShouldInterceptMethod(Type type, MethodInfo methodInfo) => For(type).IsAccessor(methodInfo);
+
+        public override bool Equals(object? obj) => obj is LiveObjectHook;
+
+        public override int GetHashCode() => typeof(LiveObjectHook).GetHashCode();
+    }
+}
+
+/// <summary>One stored property of a user type.</summary>
+internal sealed class PropertyModel
+{
+    private readonly Func<object, object?> _get;
+    private readonly FieldInfo? _backingField;
+    private IValueCodec? _codec;
+
+    public PropertyModel(PropertyInfo info, int index, FieldInfo? backingField)
+    {
+        Info = info;
+        Index = index;
+        Name = info.Name;
+        NameBytes = Encoding.UTF8.GetBytes(info.Name);
+        Type = info.PropertyType;
+        _backingField = backingField;
+        DefaultValue = Type.IsValueType ? RuntimeHelpers.GetUninitializedObject(Type) : null;
+        var instance = Expression.Parameter(typeof(object));
+        var typed = info.DeclaringType!.IsValueType ? Expression.Unbox(instance, info.DeclaringType) : (Expression)Expression.Convert(instance, info.DeclaringType);
+        _get = Expression.Lambda<Func<object, object?>>(Expression.Convert(Expression.Property(typed, info), typeof(object)), instance).Compile();
+    }
+
+    public PropertyInfo Info { get; }
+
+    public int Index { get; }
+
+    public string Name { get; }
+
+    public byte[] NameBytes { get; }
+
+    public Type Type { get; }
+
+    /// <summary>The boxed default of the property's type: value-type slots never hold null.</summary>
+    public object? DefaultValue { get; }
+
+    // Resolved on first use: a type may contain itself (a tree of nodes).
+    public IValueCodec Codec => _codec ??= Codecs.For(Type);
+
+    /// <summary>Reads through the public getter (on a proxy under construction this reaches the base class).</summary>
+    public object? GetFromPlain(object instance) => _get(instance);
+
+    /// <summary>The value the class's own constructor left in the backing field, for properties missing from the store.</summary>
+    public object? InitialValue(object instance) => _backingField is not null ? _backingField.GetValue(instance) : DefaultValue;
+
+    public void SetOnPlain(object instance, object? value)
+    {
+        if (Info.SetMethod is not null)
+            Info.SetValue(instance, value);
+        else
+            _backingField?.SetValue(instance, value);
+    }
+}

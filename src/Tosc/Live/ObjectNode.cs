@@ -1,0 +1,85 @@
+using Castle.DynamicProxy;
+using Tosc.Changes;
+
+namespace Tosc.Live;
+
+/// <summary>
+/// The state of one live user object, and the Castle interceptor of its proxy: stored properties read
+/// and write <see cref="Slots"/>; every write is recorded. Until <see cref="Slots"/> is set (while the
+/// class's constructor runs) accessors fall through to the base class.
+/// </summary>
+internal sealed class ObjectNode : IInterceptor, ILiveNode
+{
+    public ObjectNode(ObjectModel model, NodeHeader header)
+    {
+        Model = model;
+        Header = header;
+    }
+
+    public ObjectModel Model { get; }
+
+    public NodeHeader Header { get; }
+
+    public object?[]? Slots { get; set; }
+
+    public object Instance { get; set; } = null!;
+
+    public static ObjectNode? Of(IProxyTargetAccessor proxy) => proxy.GetInterceptors() is [ObjectNode node, ..] ? node : null;
+
+    public void Intercept(IInvocation invocation)
+    {
+        var slots = Slots;
+        if (slots is null || !Model.TryGetAccessor(invocation.Method, out var accessor))
+        {
+            invocation.Proceed();
+            return;
+        }
+        if (accessor >= 0)
+        {
+            var owner = Header.Owner;
+            if (owner is null)
+            {
+                invocation.ReturnValue = slots[accessor];
+                return;
+            }
+            lock (owner.Gate)
+                invocation.ReturnValue = Slots![accessor];
+            return;
+        }
+        Set(~accessor, invocation.Arguments[0]);
+    }
+
+    public void PushChildren(Stack<ILiveNode> pending)
+    {
+        var slots = Slots;
+        if (slots is null)
+            return;
+        foreach (var value in slots)
+        {
+            if (Nodes.Of(value) is { } node)
+                pending.Push(node);
+        }
+    }
+
+    public void ReplaceContent(object content) => Slots = (object?[])content;
+
+    private void Set(int slot, object? value)
+    {
+        var owner = Header.Owner;
+        if (owner is null)
+        {
+            Slots![slot] = value ?? Model.Properties[slot].DefaultValue;
+            return;
+        }
+        owner.Mutate(this, (slot, value), static (node, arg, work) =>
+        {
+            var property = node.Model.Properties[arg.slot];
+            var live = property.Codec.ToLiveBoxed(arg.value ?? property.DefaultValue, work.Owner);
+            var old = node.Slots![arg.slot];
+            if (ReferenceEquals(old, live) || (live is not null && Nodes.Of(live) is null && live.Equals(old)))
+                return;
+            node.Slots[arg.slot] = live;
+            work.Record(new PropertyChange(node, arg.slot, old));
+        });
+    }
+}

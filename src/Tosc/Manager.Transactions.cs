@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using Tosc.Changes;
+using Tosc.Diagnostics;
+using Tosc.Live;
+
+namespace Tosc;
+
+public sealed partial class Manager
+{
+    internal delegate void Mutation<TNode, TArg>(TNode node, TArg arg, UnitOfWork work);
+
+    internal delegate TResult Mutation<TNode, TArg, TResult>(TNode node, TArg arg, UnitOfWork work);
+
+    /// <summary>Starts a transaction, or a nested scope of the one this flow is running.</summary>
+    /// <remarks>Waits while another flow of this manager runs a transaction.</remarks>
+    public Transaction Transaction()
+    {
+        ThrowIfDisposed();
+        var box = EnterFlow();
+        if (box.Work is { } running)
+            return Nested(running, box);
+        _exclusive.Wait();
+        return Begin(box);
+    }
+
+    /// <inheritdoc cref="Transaction()"/>
+    public ValueTask<Transaction> TransactionAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        // The flow's box is set here, in the caller's execution context, before anything is awaited:
+        // an AsyncLocal assigned inside an async method would not flow back to the caller.
+        var box = EnterFlow();
+        if (box.Work is { } running)
+            return new ValueTask<Transaction>(Nested(running, box));
+        return BeginAsync(box, cancellationToken);
+    }
+
+    internal UnitOfWork? CurrentWork() => _flow.Value?.Work;
+
+    /// <summary>Runs one change of a live node: recorded in the flow's transaction, or committed at once.</summary>
+    internal void Mutate<TNode, TArg>(TNode node, TArg arg, Mutation<TNode, TArg> mutation) where TNode : ILiveNode =>
+        Mutate(node, (arg, mutation), static (n, pair, work) =>
+        {
+            pair.mutation(n, pair.arg, work);
+            return true;
+        });
+
+    internal TResult Mutate<TNode, TArg, TResult>(TNode node, TArg arg, Mutation<TNode, TArg, TResult> mutation) where TNode : ILiveNode
+    {
+        ThrowIfDisposed();
+        var work = CurrentWork();
+        if (work is not null)
+        {
+            TResult result;
+            lock (Gate)
+                result = mutation(node, arg, work);
+            Interlocked.Increment(ref _structureStamp);
+            return result;
+        }
+        _exclusive.Wait();
+        try
+        {
+            work = new UnitOfWork(this, Version, isImplicit: true);
+            TResult result;
+            lock (Gate)
+                result = mutation(node, arg, work);
+            Interlocked.Increment(ref _structureStamp);
+            CommitAsync(work, async: false, CancellationToken.None).GetAwaiter().GetResult();
+            return result;
+        }
+        finally
+        {
+            _exclusive.Release();
+        }
+    }
+
+    internal async ValueTask CommitAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
+    {
+        work.Completed = true;
+        if (work.Doomed)
+        {
+            RollBack(work);
+            throw new TransactionException("An inner transaction scope was disposed without Commit, so the transaction was rolled back.");
+        }
+        if (!work.HasChanges)
+            return;
+        using var activity = ToscDiagnostics.Activities.StartActivity("tosc.commit");
+        var started = Stopwatch.GetTimestamp();
+        long? version;
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var data = Encode(_root, _rootType);
+            ToscDiagnostics.StateSize.Record(data.Length);
+            version = await _calls.TryWriteAsync(data, work.BaseVersion, Guid.NewGuid(), async, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            RollBack(work);
+            throw;
+        }
+        if (version is null)
+        {
+            RollBack(work);
+            ToscDiagnostics.Conflicts.Add(1);
+            activity?.SetStatus(ActivityStatusCode.Error, "conflict");
+            long? actual = null;
+            ChangedEventArgs? changed = null;
+            try
+            {
+                // Refresh now, so a rerun of the body sees the state that won.
+                var state = await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false);
+                changed = Publish(state, _rootType, reuse: true);
+                actual = state?.Version;
+            }
+            catch (Exception e) when (e is BackendException or ToscDataException)
+            {
+                ToscLog.RefreshFailed(_logger, e);
+            }
+            RaiseChanged(changed);
+            throw new TransactionConflictException(work.BaseVersion, actual);
+        }
+        lock (Gate)
+        {
+            _version = version;
+            work.ClearDirty();
+            work.Forget();
+        }
+        ToscDiagnostics.Commits.Add(1);
+        ToscDiagnostics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    internal void RollBack(UnitOfWork work)
+    {
+        work.Completed = true;
+        lock (Gate)
+            work.RollBack();
+        Interlocked.Increment(ref _structureStamp);
+    }
+
+    /// <summary>Ends the outermost scope: clears the flow's transaction and lets other flows (and the watcher) in.</summary>
+    internal void EndOutermost(FlowBoxHandle box)
+    {
+        box.Clear();
+        _exclusive.Release();
+    }
+
+    private Transaction Nested(UnitOfWork running, FlowBox box)
+    {
+        running.Depth++;
+        return new Transaction(this, running, new FlowBoxHandle(box), outermost: false);
+    }
+
+    private Transaction Begin(FlowBox box)
+    {
+        try
+        {
+            var work = new UnitOfWork(this, Version, isImplicit: false);
+            box.Work = work;
+            return new Transaction(this, work, new FlowBoxHandle(box), outermost: true);
+        }
+        catch
+        {
+            _exclusive.Release();
+            throw;
+        }
+    }
+
+    private async ValueTask<Transaction> BeginAsync(FlowBox box, CancellationToken cancellationToken)
+    {
+        await _exclusive.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return Begin(box);
+    }
+
+    private FlowBox EnterFlow()
+    {
+        var box = _flow.Value;
+        if (box?.Work is not null)
+            return box;
+        // A fresh box per outermost transaction: sibling flows that inherited an old one never share it.
+        box = new FlowBox();
+        _flow.Value = box;
+        return box;
+    }
+
+    /// <summary>
+    /// Holds the manager exclusively (as a transaction does) unless this flow's transaction already does.
+    /// </summary>
+    private async ValueTask<Exclusive> EnterExclusiveAsync(bool async, CancellationToken cancellationToken)
+    {
+        if (CurrentWork() is not null)
+            return default;
+        if (async)
+            await _exclusive.WaitAsync(cancellationToken).ConfigureAwait(false);
+        else
+            _exclusive.Wait(cancellationToken);
+        return new Exclusive(_exclusive);
+    }
+
+    private readonly struct Exclusive(SemaphoreSlim? held) : IDisposable
+    {
+        public void Dispose() => held?.Release();
+    }
+
+    /// <summary>Lets a <see cref="Tosc.Transaction"/> clear its flow's box without seeing the private type.</summary>
+    internal readonly struct FlowBoxHandle
+    {
+        private readonly FlowBox _box;
+
+        public FlowBoxHandle(object box) => _box = (FlowBox)box;
+
+        public void Clear() => _box.Work = null;
+    }
+}

@@ -1,0 +1,107 @@
+using Tosc.Diagnostics;
+
+namespace Tosc;
+
+public sealed partial class Manager
+{
+    private void EnsureWatching()
+    {
+        if (!_options.WatchForChanges || _watcher is not null || Volatile.Read(ref _disposed) == 1)
+            return;
+        lock (_stopping)
+        {
+            if (_watcher is not null)
+                return;
+            var weak = new WeakReference<Manager>(this);
+            var token = _stopping.Token;
+            _watcher = Task.Run(() => WatchAsync(weak, _calls.Backend, _options.PollInterval, token), CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// The watcher loop. It holds its manager weakly between rounds, so a manager nobody references can be
+    /// collected (the loop then ends); it never dies on an error: it logs, backs off and continues.
+    /// </summary>
+    private static async Task WatchAsync(WeakReference<Manager> weak, IBackend backend, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!TryKnownVersion(weak, out var known))
+                    return;
+                var seen = await backend.WaitForChangeAsync(known, pollInterval, cancellationToken).ConfigureAwait(false);
+                if (seen == known && failures == 0)
+                    continue;
+                if (!weak.TryGetTarget(out var manager))
+                    return;
+                var applying = manager.ApplyRemoteAsync(cancellationToken);
+                manager = null;
+                await applying.ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                if (weak.TryGetTarget(out var manager))
+                    ToscLog.WatcherFailed(manager._logger, e, failures);
+                manager = null;
+                var pause = TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * Math.Pow(2, Math.Min(failures, 9))));
+                try
+                {
+                    await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private static bool TryKnownVersion(WeakReference<Manager> weak, out long? known)
+    {
+        known = null;
+        if (!weak.TryGetTarget(out var manager))
+            return false;
+        known = manager.Version;
+        return true;
+    }
+
+    /// <summary>Applies a newer stored state once no transaction runs (it waits for the running one to end).</summary>
+    private async Task ApplyRemoteAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var before = Version;
+            var state = await _calls.ReadAsync(async: true, cancellationToken).ConfigureAwait(false);
+            if (state?.Version == before)
+                return;
+            ChangedEventArgs? changed;
+            await _exclusive.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (Volatile.Read(ref _disposed) == 1)
+                    return;
+                if (Version != before)
+                    continue; // a local commit moved on meanwhile: read again
+                changed = Publish(state, _rootType, reuse: true);
+            }
+            finally
+            {
+                _exclusive.Release();
+            }
+            RaiseChanged(changed);
+            return;
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tosc;
+
+/// <summary>Settings of a <see cref="Manager"/>. Validated once, when the manager is created.</summary>
+public sealed class ManagerOptions
+{
+    /// <summary>How many times <see cref="Manager.Run(Action, int?, TimeSpan?)"/> and <c>[Transactional]</c> rerun a conflicting body.</summary>
+    /// <value>The default is 10.</value>
+    public int Retries { get; set; } = 10;
+
+    /// <summary>The default deadline for retried transactions; <see langword="null"/> for none.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>The first delay between retries; later delays grow exponentially, with jitter.</summary>
+    /// <value>The default is 2 milliseconds.</value>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The longest delay between retries.</summary>
+    /// <value>The default is 500 milliseconds.</value>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Whether a background watcher applies other managers' commits to the live objects.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool WatchForChanges { get; set; } = true;
+
+    /// <summary>
+    /// How long the watcher waits for the backend's change notification before it checks the version anyway
+    /// (the safety net for lost notifications).
+    /// </summary>
+    /// <value>The default is 1 second.</value>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How many times a read that failed transiently (<see cref="BackendException.IsTransient"/>) is tried again.</summary>
+    /// <value>The default is 4.</value>
+    public int BackendRetries { get; set; } = 4;
+
+    /// <summary>Types that may be read from the store besides those reachable from the root type (for example subclasses stored in a base-typed member).</summary>
+    public IList<Type> KnownTypes { get; } = [];
+
+    /// <summary>Where the manager logs watcher failures and conflicts.</summary>
+    /// <value>The default is <see langword="null"/>: no logging.</value>
+    public ILogger? Logger { get; set; }
+
+    /// <summary>The clock for retry deadlines.</summary>
+    /// <value>The default is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        if (Retries < 0)
+            throw new ArgumentOutOfRangeException(nameof(Retries), Retries, "ManagerOptions.Retries must be 0 or more.");
+        if (Timeout is { } timeout && timeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(Timeout), timeout, "ManagerOptions.Timeout must be positive (or null for none).");
+        if (RetryBaseDelay < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(RetryBaseDelay), RetryBaseDelay, "ManagerOptions.RetryBaseDelay must not be negative.");
+        if (RetryMaxDelay < RetryBaseDelay)
+            throw new ArgumentOutOfRangeException(nameof(RetryMaxDelay), RetryMaxDelay, "ManagerOptions.RetryMaxDelay must be at least RetryBaseDelay.");
+        if (PollInterval <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(PollInterval), PollInterval, "ManagerOptions.PollInterval must be positive.");
+        if (BackendRetries < 0)
+            throw new ArgumentOutOfRangeException(nameof(BackendRetries), BackendRetries, "ManagerOptions.BackendRetries must be 0 or more.");
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        foreach (var type in KnownTypes)
+            ArgumentNullException.ThrowIfNull(type, nameof(KnownTypes));
+    }
+}
+
+/// <summary>Says that the manager's live objects now show a state another manager committed.</summary>
+public sealed class ChangedEventArgs : EventArgs
+{
+    /// <summary>Creates the event arguments.</summary>
+    public ChangedEventArgs(long? oldVersion, long? newVersion)
+    {
+        OldVersion = oldVersion;
+        NewVersion = newVersion;
+    }
+
+    /// <summary>The version the live objects showed before.</summary>
+    public long? OldVersion { get; }
+
+    /// <summary>The version they show now.</summary>
+    public long? NewVersion { get; }
+}

@@ -1,0 +1,466 @@
+using Tosc.Live;
+
+namespace Tosc.Serialization;
+
+/// <summary>Shared steps of node codecs: nil, references, and the node marker.</summary>
+internal static class NodeReading
+{
+    /// <summary>Handles nil and a reference; returns false when a full node follows.</summary>
+    public static bool TryReadNullOrReference<TDecl>(ref GraphReader reader, out TDecl value)
+    {
+        ref var msg = ref reader.Msg;
+        if (msg.TryReadNil())
+        {
+            value = default!;
+            return true;
+        }
+        if (msg.PeekType() != MessagePackType.Extension)
+        {
+            value = default!;
+            return false;
+        }
+        var id = NodeIds.ReadMarker(ref msg, WireFormat.Reference, out var offset);
+        var target = reader.Context.Recall(id, offset);
+        value = target is TDecl typed
+            ? typed
+            : throw new ToscDataException($"Node {id:x16} is a {TypeNames.Display(target.GetType())}, which cannot stand where {TypeNames.Display(typeof(TDecl))} is declared (offset {offset}).");
+        return true;
+    }
+
+    public static int ReadNodeHeader(ref GraphReader reader, sbyte kind, int minimumCount, out long id, out int offset)
+    {
+        offset = reader.Msg.Position;
+        if (reader.Msg.PeekType() != MessagePackType.Array)
+            throw new ToscDataException($"Expected a {KindName(kind)} but found {reader.Msg.PeekType()} (offset {offset}).");
+        var count = reader.Msg.ReadArrayHeader();
+        if (count < minimumCount)
+            throw new ToscDataException($"A {KindName(kind)} needs at least {minimumCount} elements (offset {offset}).");
+        id = NodeIds.ReadMarker(ref reader.Msg, kind, out _);
+        return count;
+    }
+
+    public static string KindName(sbyte kind) => kind switch
+    {
+        WireFormat.ListNode => "list",
+        WireFormat.DictNode => "dictionary",
+        WireFormat.SetNode => "set",
+        WireFormat.BytesNode => "byte array",
+        WireFormat.ObjectNode => "object",
+        WireFormat.ValueObject => "immutable object",
+        WireFormat.ArrayValue => "array",
+        _ => $"node of kind {kind}",
+    };
+
+    public static TDecl As<TDecl>(object value, int offset) =>
+        value is TDecl typed
+            ? typed
+            : throw new ToscDataException($"A stored {TypeNames.Display(value.GetType())} cannot stand where {TypeNames.Display(typeof(TDecl))} is declared (offset {offset}).");
+}
+
+/// <summary>Lists: DList in live graphs, List (or the declared collection) in snapshots.</summary>
+internal sealed class ListCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnumerable<T>?
+{
+    private static readonly ValueCodec<T> s_items = Codecs.Get<T>();
+    private static readonly bool s_declaredDList = typeof(TDecl) == typeof(DList<T>);
+
+    public override bool MayHoldNodes => true;
+
+    public override void Write(GraphWriter writer, TDecl value)
+    {
+        if (value is null)
+        {
+            writer.Msg.WriteNil();
+            return;
+        }
+        var live = value as DList<T>;
+        if (!writer.BeginNode(live is null ? null : ((ILiveNode)live).Header, value, out var id))
+        {
+            writer.WriteReference(id);
+            return;
+        }
+        var items = live?.Items ?? value as IList<T> ?? [.. value];
+        writer.Msg.WriteArrayHeader(items.Count + 1);
+        writer.WriteNodeMarker(WireFormat.ListNode, id);
+        writer.Enter();
+        if (items is List<T> list)
+        {
+            foreach (var item in list)
+                s_items.Write(writer, item);
+        }
+        else
+        {
+            foreach (var item in items)
+                s_items.Write(writer, item);
+        }
+        writer.Leave();
+    }
+
+    public override TDecl Read(ref GraphReader reader)
+    {
+        if (NodeReading.TryReadNullOrReference<TDecl>(ref reader, out var done))
+            return done;
+        var count = NodeReading.ReadNodeHeader(ref reader, WireFormat.ListNode, 1, out var id, out var offset) - 1;
+        var context = reader.Context;
+        var items = new List<T>(count);
+        object result;
+        DList<T>? reused = null;
+        if (context.BuildsLive || s_declaredDList)
+        {
+            reused = context.Reuse<DList<T>>(id);
+            result = reused ?? new DList<T>(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
+        }
+        else
+        {
+            result = items;
+        }
+        var typed = NodeReading.As<TDecl>(result, offset);
+        context.Remember(id, result, offset);
+        context.Enter(offset);
+        for (var i = 0; i < count; i++)
+            items.Add(s_items.Read(ref reader));
+        context.Leave();
+        if (reused is not null)
+            context.SwapLater(reused, items);
+        return typed;
+    }
+
+    public override TDecl ToLive(TDecl value, Manager owner)
+    {
+        if (value is null)
+            return value;
+        if (value is DList<T> list && Adopt(list, owner))
+            return value;
+        var items = new List<T>(value is ICollection<T> c ? c.Count : 4);
+        foreach (var item in value)
+            items.Add(s_items.ToLive(item, owner));
+        var header = new NodeHeader();
+        header.Join(owner);
+        return NodeReading.As<TDecl>(new DList<T>(items, header), 0);
+    }
+
+    /// <summary>A node of this graph stays itself; a node of no graph joins this one (the caller's reference stays live).</summary>
+    private static bool Adopt(DList<T> list, Manager owner)
+    {
+        var header = ((ILiveNode)list).Header;
+        if (ReferenceEquals(header.Owner, owner))
+            return true;
+        if (header.Owner is not null)
+            return false;
+        header.Join(owner);
+        var items = list.Items;
+        for (var i = 0; i < items.Count; i++)
+            items[i] = s_items.ToLive(items[i], owner);
+        return true;
+    }
+}
+
+/// <summary>Dictionaries: DDict in live graphs, Dictionary (or the declared one) in snapshots.</summary>
+internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
+    where TDecl : IEnumerable<KeyValuePair<TKey, TValue>>?
+    where TKey : notnull
+{
+    private static readonly ValueCodec<TKey> s_keys = Codecs.Get<TKey>();
+    private static readonly ValueCodec<TValue> s_values = Codecs.Get<TValue>();
+    private static readonly bool s_declaredDDict = typeof(TDecl) == typeof(DDict<TKey, TValue>);
+
+    public override bool MayHoldNodes => true;
+
+    public override void Write(GraphWriter writer, TDecl value)
+    {
+        if (value is null)
+        {
+            writer.Msg.WriteNil();
+            return;
+        }
+        var live = value as DDict<TKey, TValue>;
+        if (!writer.BeginNode(live is null ? null : ((ILiveNode)live).Header, value, out var id))
+        {
+            writer.WriteReference(id);
+            return;
+        }
+        writer.Msg.WriteArrayHeader(2);
+        writer.WriteNodeMarker(WireFormat.DictNode, id);
+        writer.Enter();
+        var dictionary = live?.Items ?? value as Dictionary<TKey, TValue>;
+        if (dictionary is not null)
+        {
+            writer.Msg.WriteMapHeader(dictionary.Count);
+            foreach (var (key, item) in dictionary)
+            {
+                s_keys.Write(writer, key);
+                s_values.Write(writer, item);
+            }
+        }
+        else
+        {
+            var entries = value as ICollection<KeyValuePair<TKey, TValue>> ?? [.. value];
+            writer.Msg.WriteMapHeader(entries.Count);
+            foreach (var (key, item) in entries)
+            {
+                s_keys.Write(writer, key);
+                s_values.Write(writer, item);
+            }
+        }
+        writer.Leave();
+    }
+
+    public override TDecl Read(ref GraphReader reader)
+    {
+        if (NodeReading.TryReadNullOrReference<TDecl>(ref reader, out var done))
+            return done;
+        NodeReading.ReadNodeHeader(ref reader, WireFormat.DictNode, 2, out var id, out var offset);
+        var context = reader.Context;
+        var count = reader.Msg.ReadMapHeader();
+        var items = new Dictionary<TKey, TValue>(count);
+        object result;
+        DDict<TKey, TValue>? reused = null;
+        if (context.BuildsLive || s_declaredDDict)
+        {
+            reused = context.Reuse<DDict<TKey, TValue>>(id);
+            result = reused ?? new DDict<TKey, TValue>(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
+        }
+        else
+        {
+            result = items;
+        }
+        var typed = NodeReading.As<TDecl>(result, offset);
+        context.Remember(id, result, offset);
+        context.Enter(offset);
+        for (var i = 0; i < count; i++)
+        {
+            var keyOffset = reader.Msg.Position;
+            var key = s_keys.Read(ref reader);
+            if (key is null)
+                throw new ToscDataException($"A dictionary key is nil (offset {keyOffset}).");
+            if (!items.TryAdd(key, s_values.Read(ref reader)))
+                throw new ToscDataException($"A dictionary holds the key '{key}' twice (offset {keyOffset}).");
+        }
+        context.Leave();
+        if (reused is not null)
+            context.SwapLater(reused, items);
+        return typed;
+    }
+
+    public override TDecl ToLive(TDecl value, Manager owner)
+    {
+        if (value is null)
+            return value;
+        if (value is DDict<TKey, TValue> dict)
+        {
+            var header = ((ILiveNode)dict).Header;
+            if (ReferenceEquals(header.Owner, owner))
+                return value;
+            if (header.Owner is null)
+            {
+                header.Join(owner);
+                var existing = dict.Items;
+                foreach (var key in existing.Keys.ToList())
+                    existing[key] = s_values.ToLive(existing[key], owner);
+                return value;
+            }
+        }
+        var items = new Dictionary<TKey, TValue>();
+        foreach (var (key, item) in value)
+            items[key] = s_values.ToLive(item, owner);
+        var fresh = new NodeHeader();
+        fresh.Join(owner);
+        return NodeReading.As<TDecl>(new DDict<TKey, TValue>(items, fresh), 0);
+    }
+}
+
+/// <summary>Sets: DSet in live graphs, HashSet (or the declared one) in snapshots.</summary>
+internal sealed class SetCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnumerable<T>?
+{
+    private static readonly ValueCodec<T> s_items = Codecs.Get<T>();
+    private static readonly bool s_declaredDSet = typeof(TDecl) == typeof(DSet<T>);
+
+    public override bool MayHoldNodes => true;
+
+    public override void Write(GraphWriter writer, TDecl value)
+    {
+        if (value is null)
+        {
+            writer.Msg.WriteNil();
+            return;
+        }
+        var live = value as DSet<T>;
+        if (!writer.BeginNode(live is null ? null : ((ILiveNode)live).Header, value, out var id))
+        {
+            writer.WriteReference(id);
+            return;
+        }
+        var items = live?.Items ?? value as ICollection<T> ?? [.. value];
+        writer.Msg.WriteArrayHeader(items.Count + 1);
+        writer.WriteNodeMarker(WireFormat.SetNode, id);
+        writer.Enter();
+        foreach (var item in items)
+            s_items.Write(writer, item);
+        writer.Leave();
+    }
+
+    public override TDecl Read(ref GraphReader reader)
+    {
+        if (NodeReading.TryReadNullOrReference<TDecl>(ref reader, out var done))
+            return done;
+        var count = NodeReading.ReadNodeHeader(ref reader, WireFormat.SetNode, 1, out var id, out var offset) - 1;
+        var context = reader.Context;
+        var items = new HashSet<T>(count);
+        object result;
+        DSet<T>? reused = null;
+        if (context.BuildsLive || s_declaredDSet)
+        {
+            reused = context.Reuse<DSet<T>>(id);
+            result = reused ?? new DSet<T>(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
+        }
+        else
+        {
+            result = items;
+        }
+        var typed = NodeReading.As<TDecl>(result, offset);
+        context.Remember(id, result, offset);
+        context.Enter(offset);
+        for (var i = 0; i < count; i++)
+            items.Add(s_items.Read(ref reader));
+        context.Leave();
+        if (reused is not null)
+            context.SwapLater(reused, items);
+        return typed;
+    }
+
+    public override TDecl ToLive(TDecl value, Manager owner)
+    {
+        if (value is null)
+            return value;
+        if (value is DSet<T> set)
+        {
+            var header = ((ILiveNode)set).Header;
+            if (ReferenceEquals(header.Owner, owner))
+                return value;
+            if (header.Owner is null)
+            {
+                header.Join(owner);
+                if (s_items.MayHoldNodes)
+                    set.ReplaceContent([.. set.Items.Select(item => s_items.ToLive(item, owner))]);
+                return value;
+            }
+        }
+        var items = new HashSet<T>();
+        foreach (var item in value)
+            items.Add(s_items.ToLive(item, owner));
+        var fresh = new NodeHeader();
+        fresh.Join(owner);
+        return NodeReading.As<TDecl>(new DSet<T>(items, fresh), 0);
+    }
+}
+
+/// <summary>Byte arrays that change in place: DByteArray (also for members declared as IList&lt;byte&gt;).</summary>
+internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IEnumerable<byte>?
+{
+    private static readonly bool s_plainList = typeof(TDecl).IsAssignableFrom(typeof(List<byte>)) && typeof(TDecl) != typeof(DByteArray);
+
+    public override bool MayHoldNodes => true;
+
+    public override void Write(GraphWriter writer, TDecl value)
+    {
+        if (value is null)
+        {
+            writer.Msg.WriteNil();
+            return;
+        }
+        var live = value as DByteArray;
+        if (!writer.BeginNode(live is null ? null : ((ILiveNode)live).Header, value, out var id))
+        {
+            writer.WriteReference(id);
+            return;
+        }
+        writer.Msg.WriteArrayHeader(2);
+        writer.WriteNodeMarker(WireFormat.BytesNode, id);
+        if (live is not null)
+            writer.Msg.WriteBinary(live.AsSpan());
+        else
+            writer.Msg.WriteBinary(value as byte[] ?? [.. value]);
+    }
+
+    public override TDecl Read(ref GraphReader reader)
+    {
+        if (NodeReading.TryReadNullOrReference<TDecl>(ref reader, out var done))
+            return done;
+        NodeReading.ReadNodeHeader(ref reader, WireFormat.BytesNode, 2, out var id, out var offset);
+        var context = reader.Context;
+        var bytes = reader.Msg.ReadBinary().ToArray();
+        object result;
+        if (context.BuildsLive)
+        {
+            var reused = context.Reuse<DByteArray>(id);
+            if (reused is not null)
+                context.SwapLater(reused, bytes);
+            result = reused ?? new DByteArray(bytes, bytes.Length, new NodeHeader { Id = id, Owner = context.Owner });
+        }
+        else
+        {
+            result = s_plainList ? new List<byte>(bytes) : new DByteArray(bytes, bytes.Length, new NodeHeader());
+        }
+        context.Remember(id, result, offset);
+        return NodeReading.As<TDecl>(result, offset);
+    }
+
+    public override TDecl ToLive(TDecl value, Manager owner)
+    {
+        if (value is null)
+            return value;
+        if (value is DByteArray array)
+        {
+            var header = ((ILiveNode)array).Header;
+            if (ReferenceEquals(header.Owner, owner))
+                return value;
+            if (header.Owner is null)
+            {
+                header.Join(owner);
+                return value;
+            }
+        }
+        var bytes = value as byte[] ?? [.. value];
+        var fresh = new NodeHeader();
+        fresh.Join(owner);
+        return NodeReading.As<TDecl>(new DByteArray(bytes, bytes.Length, fresh), 0);
+    }
+}
+
+/// <summary>Arrays other than byte[]: immutable values, written whole, never live.</summary>
+internal sealed class ArrayCodec<T> : ValueCodec<T[]?>
+{
+    private static readonly ValueCodec<T> s_items = Codecs.Get<T>();
+
+    public override void Write(GraphWriter writer, T[]? value)
+    {
+        if (value is null)
+        {
+            writer.Msg.WriteNil();
+            return;
+        }
+        writer.Msg.WriteArrayHeader(value.Length + 1);
+        writer.Msg.WriteExtension(WireFormat.ArrayValue, [0]);
+        writer.Enter();
+        writer.ValueDepth++;
+        foreach (var item in value)
+            s_items.Write(writer, item);
+        writer.ValueDepth--;
+        writer.Leave();
+    }
+
+    public override T[]? Read(ref GraphReader reader)
+    {
+        if (reader.Msg.TryReadNil())
+            return null;
+        var count = NodeReading.ReadNodeHeader(ref reader, WireFormat.ArrayValue, 1, out _, out var offset) - 1;
+        var context = reader.Context;
+        var items = new T[count];
+        context.Enter(offset);
+        context.ValueDepth++;
+        for (var i = 0; i < count; i++)
+            items[i] = s_items.Read(ref reader);
+        context.ValueDepth--;
+        context.Leave();
+        return items;
+    }
+}

@@ -1,0 +1,266 @@
+using Castle.DynamicProxy;
+using Tosc.Live;
+
+namespace Tosc.Serialization;
+
+/// <summary>
+/// User types (classes, records, structs, interfaces): written by their runtime type's model, read by the
+/// stored type name, which must be allowed by the manager's registry and assignable to <typeparamref name="T"/>.
+/// </summary>
+internal sealed class ObjectCodec<T> : ValueCodec<T>
+{
+    public override bool MayHoldNodes => true;
+
+    public override void Write(GraphWriter writer, T value)
+    {
+        if (value is null)
+        {
+            writer.Msg.WriteNil();
+            return;
+        }
+        ObjectWriting.Write(writer, value);
+    }
+
+    public override T Read(ref GraphReader reader)
+    {
+        if (NodeReading.TryReadNullOrReference<T>(ref reader, out var done))
+            return done;
+        return NodeReading.As<T>(ObjectReading.Read(ref reader, typeof(T)), reader.Msg.Position);
+    }
+
+    public override T ToLive(T value, Manager owner) => value is null ? value : (T)ObjectWriting.ToLive(value, owner);
+}
+
+internal static class ObjectWriting
+{
+    [ThreadStatic]
+    private static Dictionary<object, object>? t_converting;
+
+    public static void Write(GraphWriter writer, object value)
+    {
+        var node = value is IProxyTargetAccessor accessor ? ObjectNode.Of(accessor) : null;
+        var model = node?.Model ?? ObjectModel.For(value.GetType());
+        var slots = node?.Slots;
+        writer.Registry?.Register(model.Type);
+        switch (model.Kind)
+        {
+            case ObjectKind.Live:
+                if (model.LiveError is not null)
+                    throw new ArgumentException(model.LiveError);
+                if (!writer.BeginNode(node?.Header, value, out var id))
+                {
+                    writer.WriteReference(id);
+                    return;
+                }
+                writer.Msg.WriteArrayHeader(3);
+                writer.WriteNodeMarker(WireFormat.ObjectNode, id);
+                writer.WriteTypeName(model.Name);
+                writer.Enter();
+                WriteProperties(writer, model, value, slots);
+                writer.Leave();
+                return;
+            case ObjectKind.Value:
+                writer.Msg.WriteArrayHeader(3);
+                writer.Msg.WriteExtension(WireFormat.ValueObject, [0]);
+                writer.WriteTypeName(model.Name);
+                writer.Enter();
+                writer.ValueDepth++;
+                WriteProperties(writer, model, value, null);
+                writer.ValueDepth--;
+                writer.Leave();
+                return;
+            default:
+                throw new ArgumentException($"{TypeNames.Display(model.Type)} cannot be stored: it is abstract.");
+        }
+    }
+
+    private static void WriteProperties(GraphWriter writer, ObjectModel model, object value, object?[]? slots)
+    {
+        var properties = model.Properties;
+        writer.Msg.WriteMapHeader(properties.Length);
+        for (var i = 0; i < properties.Length; i++)
+        {
+            var property = properties[i];
+            writer.Msg.WriteString(property.NameBytes);
+            property.Codec.WriteBoxed(writer, slots is null ? property.GetFromPlain(value) : slots[i]);
+        }
+    }
+
+    /// <summary>
+    /// The live form of a user object inside <paramref name="owner"/>: itself when it is already live there,
+    /// adopted when it belongs to no graph, otherwise a new proxy holding a live copy of its properties.
+    /// Immutable values stay as they are.
+    /// </summary>
+    public static object ToLive(object value, Manager owner)
+    {
+        var node = value is IProxyTargetAccessor accessor ? ObjectNode.Of(accessor) : null;
+        if (node is not null)
+        {
+            if (ReferenceEquals(node.Header.Owner, owner))
+                return value;
+            if (node.Header.Owner is null && node.Slots is { } own)
+            {
+                node.Header.Join(owner);
+                for (var i = 0; i < own.Length; i++)
+                    own[i] = node.Model.Properties[i].Codec.ToLiveBoxed(own[i], owner);
+                return value;
+            }
+        }
+        var model = node?.Model ?? ObjectModel.For(value.GetType());
+        if (model.Kind == ObjectKind.Value)
+            return value;
+        model.ThrowIfNotLive();
+        var top = t_converting is null;
+        t_converting ??= new Dictionary<object, object>(ReferenceEqualityComparer.Instance);
+        try
+        {
+            if (t_converting.TryGetValue(value, out var done))
+                return done;
+            if (t_converting.Count > 100_000)
+                throw new ArgumentException("The value holds more than 100,000 objects to convert at once; store it in parts.");
+            var header = new NodeHeader();
+            header.Join(owner);
+            var fresh = new ObjectNode(model, header);
+            var proxy = model.CreateProxy(fresh);
+            fresh.Instance = proxy;
+            t_converting.Add(value, proxy);
+            var properties = model.Properties;
+            var slots = new object?[properties.Length];
+            for (var i = 0; i < properties.Length; i++)
+            {
+                var current = node?.Slots is { } theirs ? theirs[i] : properties[i].GetFromPlain(value);
+                slots[i] = properties[i].Codec.ToLiveBoxed(current ?? properties[i].DefaultValue, owner);
+            }
+            fresh.Slots = slots;
+            return proxy;
+        }
+        finally
+        {
+            if (top)
+                t_converting = null;
+        }
+    }
+}
+
+internal static class ObjectReading
+{
+    /// <summary>Reads an object or immutable value node (after nil and references were handled).</summary>
+    public static object Read(ref GraphReader reader, Type declared)
+    {
+        var context = reader.Context;
+        var offset = reader.Msg.Position;
+        if (reader.Msg.PeekType() != MessagePackType.Array)
+            throw new ToscDataException($"Expected an object but found {reader.Msg.PeekType()} (offset {offset}).");
+        if (reader.Msg.ReadArrayHeader() != 3)
+            throw new ToscDataException($"An object node must have 3 elements (offset {offset}).");
+        var (kind, id) = ReadMarker(ref reader.Msg, offset);
+        var name = context.ReadTypeName(ref reader.Msg);
+        var type = context.Registry.Resolve(name, offset);
+        if (!declared.IsAssignableFrom(type))
+            throw new ToscDataException($"The stored {name} cannot stand where {TypeNames.Display(declared)} is declared (offset {offset}).");
+        var model = ObjectModel.For(type);
+        if (kind == WireFormat.ValueObject || model.Kind == ObjectKind.Value)
+            return ReadValue(ref reader, model);
+        return context.BuildsLive ? ReadLive(ref reader, model, id, offset) : ReadPlain(ref reader, model, id, offset);
+    }
+
+    private static (sbyte Kind, long Id) ReadMarker(ref MessagePackReader msg, int offset)
+    {
+        var (kind, length) = msg.ReadExtensionHeader();
+        var bytes = msg.ReadRaw(length);
+        return kind switch
+        {
+            WireFormat.ObjectNode when length == 8 => (kind, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(bytes)),
+            WireFormat.ValueObject => (kind, 0),
+            _ => throw new ToscDataException($"Expected an object marker but found extension {kind} of {length} bytes (offset {offset})."),
+        };
+    }
+
+    private static object ReadLive(ref GraphReader reader, ObjectModel model, long id, int offset)
+    {
+        var context = reader.Context;
+        model.ThrowIfNotLive();
+        var reused = context.Reuse<ObjectNode>(id) is { } candidate && candidate.Model == model ? candidate : null;
+        ObjectNode node;
+        if (reused is not null)
+        {
+            node = reused;
+        }
+        else
+        {
+            node = new ObjectNode(model, new NodeHeader { Id = id, Owner = context.Owner });
+            node.Instance = model.CreateProxy(node);
+        }
+        context.Remember(id, node.Instance, offset);
+        var slots = new object?[model.Properties.Length];
+        var present = ReadProperties(ref reader, model, slots);
+        for (var i = 0; i < slots.Length; i++)
+        {
+            if (!present[i])
+                slots[i] = model.Properties[i].Codec.ToLiveBoxed(model.Properties[i].InitialValue(node.Instance), context.Owner!);
+        }
+        if (reused is not null)
+            context.SwapLater(reused, slots);
+        else
+            node.Slots = slots;
+        return node.Instance;
+    }
+
+    private static object ReadPlain(ref GraphReader reader, ObjectModel model, long id, int offset)
+    {
+        var instance = model.CreatePlain();
+        reader.Context.Remember(id, instance, offset);
+        var values = new object?[model.Properties.Length];
+        var present = ReadProperties(ref reader, model, values);
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (present[i])
+                model.Properties[i].SetOnPlain(instance, values[i]);
+        }
+        return instance;
+    }
+
+    private static object ReadValue(ref GraphReader reader, ObjectModel model)
+    {
+        var context = reader.Context;
+        context.ValueDepth++;
+        var values = new object?[model.Properties.Length];
+        var present = ReadProperties(ref reader, model, values);
+        context.ValueDepth--;
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!present[i])
+                values[i] = model.Properties[i].DefaultValue;
+        }
+        try
+        {
+            return model.CreateValue(values, present);
+        }
+        catch (System.Reflection.TargetInvocationException e)
+        {
+            throw new ToscDataException($"The constructor of {TypeNames.Display(model.Type)} rejected the stored values: {e.InnerException?.Message}", e.InnerException ?? e);
+        }
+    }
+
+    private static bool[] ReadProperties(ref GraphReader reader, ObjectModel model, object?[] values)
+    {
+        var context = reader.Context;
+        var offset = reader.Msg.Position;
+        var count = reader.Msg.ReadMapHeader();
+        var present = new bool[values.Length];
+        context.Enter(offset);
+        for (var i = 0; i < count; i++)
+        {
+            var index = model.IndexOf(reader.Msg.ReadStringSpan(), i);
+            if (index < 0)
+            {
+                reader.Msg.Skip(); // a property this version of the class no longer has
+                continue;
+            }
+            values[index] = model.Properties[index].Codec.ReadBoxed(ref reader) ?? model.Properties[index].DefaultValue;
+            present[index] = true;
+        }
+        context.Leave();
+        return present;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text;
+using Tosc.Live;
+
+namespace Tosc.Serialization;
+
+/// <summary>Stable names for stored types: never assembly-qualified, never resolved with Type.GetType.</summary>
+internal static class TypeNames
+{
+    private static readonly ConcurrentDictionary<Type, string> s_stable = new();
+
+    /// <summary>The name written to the store: <see cref="ToscTypeAttribute.Name"/>, else the full name without assembly details.</summary>
+    public static string Stable(Type type) => s_stable.GetOrAdd(type, static t =>
+        t.GetCustomAttribute<ToscTypeAttribute>(inherit: false)?.Name ?? Format(t, new StringBuilder()).ToString());
+
+    /// <summary>A readable C#-like name for messages.</summary>
+    public static string Display(Type type)
+    {
+        if (!type.IsGenericType)
+            return type.FullName ?? type.Name;
+        var name = type.Name;
+        var tick = name.IndexOf('`', StringComparison.Ordinal);
+        if (tick >= 0)
+            name = name[..tick];
+        return $"{name}<{string.Join(", ", type.GetGenericArguments().Select(Display))}>";
+    }
+
+    private static StringBuilder Format(Type type, StringBuilder builder)
+    {
+        if (type.IsArray)
+            return Format(type.GetElementType()!, builder).Append("[]");
+        var definition = type.IsGenericType ? type.GetGenericTypeDefinition() : type;
+        builder.Append(definition.FullName ?? definition.Name);
+        if (type.IsGenericType && !type.IsGenericTypeDefinition)
+        {
+            builder.Append('[');
+            var first = true;
+            foreach (var argument in type.GetGenericArguments())
+            {
+                if (!first)
+                    builder.Append(',');
+                first = false;
+                Format(argument, builder);
+            }
+            builder.Append(']');
+        }
+        return builder;
+    }
+}
+
+/// <summary>
+/// The types one manager may instantiate from stored names: those reachable from the root type and the
+/// values it wrote, plus <see cref="ManagerOptions.KnownTypes"/>. Everything else is refused.
+/// </summary>
+internal sealed class TypeRegistry
+{
+    private readonly ConcurrentDictionary<string, Type> _byName = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Type, bool> _walked = new();
+
+    public void Register(Type type)
+    {
+        if (!_walked.TryAdd(type, true))
+            return;
+        if (type.IsArray)
+        {
+            Register(type.GetElementType()!);
+            return;
+        }
+        if (type.IsGenericType)
+        {
+            foreach (var argument in type.GetGenericArguments())
+                Register(argument);
+        }
+        if (type.IsEnum)
+        {
+            Add(type);
+            return;
+        }
+        if (!ObjectModel.IsUserType(type))
+            return;
+        Add(type);
+        foreach (var known in type.GetCustomAttributes<ToscKnownTypeAttribute>(inherit: true))
+            Register(known.Type);
+        var model = ObjectModel.For(type);
+        foreach (var property in model.Properties)
+            Register(property.Type);
+    }
+
+    public Type Resolve(string name, int offset) =>
+        _byName.TryGetValue(name, out var type)
+            ? type
+            : throw new ToscDataException($"The stored value names type '{name}' (offset {offset}), which this manager does not allow: it is not reachable from the root type. Register it in ManagerOptions.KnownTypes or with [ToscKnownType] on its base type.");
+
+    private void Add(Type type)
+    {
+        var name = TypeNames.Stable(type);
+        if (!_byName.TryAdd(name, type) && _byName[name] != type)
+            throw new InvalidOperationException($"Two types share the stored name '{name}': {_byName[name].AssemblyQualifiedName} and {type.AssemblyQualifiedName}. Give one a [ToscType(\"...\")] name.");
+    }
+}

@@ -1,0 +1,278 @@
+using Tosc.Live;
+
+namespace Tosc.Serialization;
+
+/// <summary>The untyped face of a codec, for members whose type is only known at run time.</summary>
+internal interface IValueCodec
+{
+    Type Type { get; }
+
+    /// <summary>Whether a value of this type can be, or contain, a live node.</summary>
+    bool MayHoldNodes { get; }
+
+    void WriteBoxed(GraphWriter writer, object? value);
+
+    object? ReadBoxed(ref GraphReader reader);
+
+    /// <summary>Turns a plain value into its live form inside <paramref name="owner"/> (identity for immutable values).</summary>
+    object? ToLiveBoxed(object? value, Manager owner);
+}
+
+/// <summary>Encodes and decodes values whose declared type is <typeparamref name="T"/>, without boxing.</summary>
+internal abstract class ValueCodec<T> : IValueCodec
+{
+    public Type Type => typeof(T);
+
+    public virtual bool MayHoldNodes => false;
+
+    public abstract void Write(GraphWriter writer, T value);
+
+    public abstract T Read(ref GraphReader reader);
+
+    /// <summary>Turns a plain value into its live form inside <paramref name="owner"/>.</summary>
+    public virtual T ToLive(T value, Manager owner) => value;
+
+    public void WriteBoxed(GraphWriter writer, object? value) => Write(writer, Cast(value));
+
+    public object? ReadBoxed(ref GraphReader reader) => Read(ref reader);
+
+    public object? ToLiveBoxed(object? value, Manager owner) => ToLive(Cast(value), owner);
+
+    protected static T Cast(object? value)
+    {
+        if (value is T typed)
+            return typed;
+        if (value is null && default(T) is null)
+            return default!;
+        throw new ArgumentException($"A value of type {value?.GetType().FullName ?? "null"} cannot be stored where {TypeNames.Display(typeof(T))} is declared.");
+    }
+}
+
+/// <summary>Where encoding happens: the MessagePack writer plus what one pass over the graph needs.</summary>
+internal sealed class GraphWriter
+{
+    private static int s_lastEpoch;
+    private Dictionary<string, int>? _typeNames;
+    private Dictionary<object, long>? _plainIds;
+
+    public GraphWriter(Manager? owner, int initialCapacity = 256, TypeRegistry? registry = null)
+    {
+        Owner = owner;
+        Registry = registry;
+        Msg = new MessagePackWriter(initialCapacity);
+    }
+
+    public MessagePackWriter Msg { get; }
+
+    /// <summary>Learns every user type written, so the writing manager can read its own values back.</summary>
+    public TypeRegistry? Registry { get; }
+
+    /// <summary>The manager whose live nodes are written by identity; nodes of any other graph are copied.</summary>
+    public Manager? Owner { get; }
+
+    /// <summary>Stamps the nodes visited in this pass, so a node met twice is written as a reference.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>Above zero inside immutable values: nested collections are written by value, without identity.</summary>
+    public int ValueDepth { get; set; }
+
+    public int Depth { get; private set; }
+
+    /// <summary>Live nodes whose identity was written in this pass (for reachability after a commit).</summary>
+    public int NodeCount { get; set; }
+
+    public void Begin()
+    {
+        Msg.Reset();
+        _typeNames?.Clear();
+        _plainIds?.Clear();
+        Epoch = Interlocked.Increment(ref s_lastEpoch);
+        ValueDepth = 0;
+        Depth = 0;
+        NodeCount = 0;
+        WireFormat.WriteHeader(Msg);
+    }
+
+    public void Enter()
+    {
+        if (++Depth > WireFormat.MaxDepth)
+            throw new ToscDataException($"The value nests deeper than {WireFormat.MaxDepth} levels (is an immutable value cyclic?).");
+    }
+
+    public void Leave() => Depth--;
+
+    /// <summary>Writes a type name, or the index of its first occurrence in this value.</summary>
+    public void WriteTypeName(string name)
+    {
+        _typeNames ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        if (_typeNames.TryGetValue(name, out var index))
+        {
+            Msg.Write(index);
+            return;
+        }
+        _typeNames.Add(name, _typeNames.Count);
+        Msg.Write(name);
+    }
+
+    /// <summary>
+    /// Decides how a node is written: by reference when this pass met it already (returns false),
+    /// otherwise returns true with the id to write before its content.
+    /// </summary>
+    public bool BeginNode(NodeHeader? header, object instance, out long id)
+    {
+        if (ValueDepth > 0)
+        {
+            id = 0;
+            return true;
+        }
+        if (header is not null && header.Owner is not null && ReferenceEquals(header.Owner, Owner))
+        {
+            id = header.Id;
+            if (header.Mark == Epoch)
+                return false;
+            header.Mark = Epoch;
+            NodeCount++;
+            return true;
+        }
+        // A plain value, or a node of another graph: copied, with an id of its own for this value.
+        _plainIds ??= new Dictionary<object, long>(ReferenceEqualityComparer.Instance);
+        if (_plainIds.TryGetValue(instance, out id))
+            return false;
+        id = NodeIds.New();
+        _plainIds.Add(instance, id);
+        return true;
+    }
+
+    public void WriteNodeMarker(sbyte kind, long id)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes, id);
+        Msg.WriteExtension(kind, bytes);
+    }
+
+    public void WriteReference(long id) => WriteNodeMarker(WireFormat.Reference, id);
+}
+
+/// <summary>Where decoding happens: the MessagePack reader plus the decode context.</summary>
+internal ref struct GraphReader
+{
+    public MessagePackReader Msg;
+    public readonly DecodeContext Context;
+
+    public GraphReader(ReadOnlySpan<byte> data, DecodeContext context)
+    {
+        Msg = new MessagePackReader(data);
+        Context = context;
+    }
+}
+
+/// <summary>Fresh per decode: what a pass over stored bytes learns and what it must apply at the end.</summary>
+internal sealed class DecodeContext
+{
+    private readonly List<string> _typeNames = [];
+    private readonly Dictionary<long, object> _seen = [];
+    private readonly List<(ILiveNode Node, object Content)> _pending = [];
+    private int _depth;
+
+    public DecodeContext(TypeRegistry registry, Manager? owner, bool live, Dictionary<long, ILiveNode>? existing = null)
+    {
+        Registry = registry;
+        Owner = owner;
+        Live = live;
+        Existing = existing;
+    }
+
+    public TypeRegistry Registry { get; }
+
+    /// <summary>The manager new live nodes belong to (live decodes only).</summary>
+    public Manager? Owner { get; }
+
+    /// <summary>True: build live nodes (D-types, proxies). False: plain .NET objects (snapshots).</summary>
+    public bool Live { get; }
+
+    /// <summary>Above zero inside immutable values, which always decode to plain objects without identity.</summary>
+    public int ValueDepth { get; set; }
+
+    public bool BuildsLive => Live && ValueDepth == 0;
+
+    /// <summary>Live nodes of the current graph by id: reused in place when the new state still has them.</summary>
+    public Dictionary<long, ILiveNode>? Existing { get; }
+
+    /// <summary>Existing nodes that the new state still holds (their content is swapped in at the end).</summary>
+    public IReadOnlyList<(ILiveNode Node, object Content)> Pending => _pending;
+
+    public void Enter(int offset)
+    {
+        if (++_depth > WireFormat.MaxDepth)
+            throw new ToscDataException($"The stored value nests deeper than {WireFormat.MaxDepth} levels (offset {offset}).");
+    }
+
+    public void Leave() => _depth--;
+
+    public void Remember(long id, object instance, int offset)
+    {
+        if (id == 0 || ValueDepth > 0)
+            return;
+        if (!_seen.TryAdd(id, instance))
+            throw new ToscDataException($"The stored value defines node {id:x16} twice (offset {offset}).");
+    }
+
+    public object Recall(long id, int offset) =>
+        _seen.TryGetValue(id, out var instance)
+            ? instance
+            : throw new ToscDataException($"The stored value refers to node {id:x16}, which it does not define before (offset {offset}).");
+
+    /// <summary>Returns the existing live node with this id when it can take the new content in place.</summary>
+    public TNode? Reuse<TNode>(long id) where TNode : class, ILiveNode
+    {
+        if (!BuildsLive || Existing is null || id == 0 || !Existing.TryGetValue(id, out var node) || node is not TNode typed)
+            return null;
+        Existing.Remove(id);
+        return typed;
+    }
+
+    public void SwapLater(ILiveNode node, object content) => _pending.Add((node, content));
+
+    public string ReadTypeName(ref MessagePackReader msg)
+    {
+        var offset = msg.Position;
+        if (msg.PeekType() == MessagePackType.Integer)
+        {
+            var index = msg.ReadInt64();
+            if (index < 0 || index >= _typeNames.Count)
+                throw new ToscDataException($"The stored value refers to type name #{index}, which it does not define before (offset {offset}).");
+            return _typeNames[(int)index];
+        }
+        var name = msg.ReadString() ?? throw new ToscDataException($"A type name is missing (offset {offset}).");
+        _typeNames.Add(name);
+        return name;
+    }
+}
+
+/// <summary>Random 64-bit node ids: stable across managers and processes, never per-manager counters.</summary>
+internal static class NodeIds
+{
+    public static long New()
+    {
+        long id;
+        do
+            id = Random.Shared.NextInt64(long.MinValue, long.MaxValue);
+        while (id == 0);
+        return id;
+    }
+
+    public static long ReadMarker(ref MessagePackReader msg, sbyte expectedKind, out int offset)
+    {
+        offset = msg.Position;
+        var (kind, length) = msg.ReadExtensionHeader();
+        if (kind != expectedKind)
+            throw new ToscDataException($"Expected marker {expectedKind} but found extension {kind} (offset {offset}).");
+        var bytes = msg.ReadRaw(length);
+        return length switch
+        {
+            8 => System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(bytes),
+            1 => 0,
+            _ => throw new ToscDataException($"A node marker has {length} bytes; expected 8 (offset {offset})."),
+        };
+    }
+}

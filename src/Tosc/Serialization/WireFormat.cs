@@ -1,0 +1,65 @@
+namespace Tosc.Serialization;
+
+/// <summary>The constants of the stored format (docs/wire-format.md is the reference for other languages).</summary>
+internal static class WireFormat
+{
+    /// <summary>"TOSC" then the format version and a flags byte.</summary>
+    public static ReadOnlySpan<byte> Magic => "TOSC"u8;
+
+    public const byte FormatVersion = 1;
+    public const int HeaderLength = 6;
+
+    /// <summary>Nesting deeper than this is rejected on write and on read (protects the stack).</summary>
+    public const int MaxDepth = 512;
+
+    // Extension type codes. A MessagePack array in a Tosc store always starts with one of the
+    // marker extensions below, so every value is self-describing.
+    public const sbyte ListNode = 1;      // [fixext8(1, id), item...]
+    public const sbyte DictNode = 2;      // [fixext8(2, id), {key: value...}]
+    public const sbyte SetNode = 3;       // [fixext8(3, id), item...]
+    public const sbyte BytesNode = 4;     // [fixext8(4, id), bin]
+    public const sbyte ObjectNode = 5;    // [fixext8(5, id), type, {property: value...}]
+    public const sbyte Reference = 6;     // fixext8(6, id): the node with that id, written earlier
+    public const sbyte ValueObject = 7;   // [fixext1(7, 0), type, {property: value...}] immutable (records, structs)
+    public const sbyte ArrayValue = 8;    // [fixext1(8, 0), item...] immutable T[]
+    public const sbyte EnumValue = 9;     // [fixext1(9, 0), type, integer] an enum held by an object-typed member
+
+    public const sbyte Decimal = 16;      // fixext16: the four int32 of decimal.GetBits, big-endian
+    public const sbyte DateTime = 17;     // ext 9: kind (0 unspecified, 1 utc, 2 local), ticks int64
+    public const sbyte DateTimeOffset = 18; // ext 10: clock ticks int64, offset minutes int16
+    public const sbyte TimeSpan = 19;     // fixext8: ticks int64
+    public const sbyte Guid = 20;         // fixext16: RFC 4122 byte order
+    public const sbyte TaggedInteger = 21; // ext 9: integer kind byte, value 8 bytes; only where the member is object-typed
+
+    /// <summary>Integer kinds of <see cref="TaggedInteger"/>.</summary>
+    public enum IntegerKind : byte
+    {
+        SByte = 1,
+        Byte = 2,
+        Int16 = 3,
+        UInt16 = 4,
+        Int64 = 6,
+        UInt32 = 7,
+        UInt64 = 8,
+        Char = 9,
+    }
+
+    public static void WriteHeader(MessagePackWriter writer)
+    {
+        writer.WriteRaw(Magic);
+        Span<byte> tail = [FormatVersion, 0];
+        writer.WriteRaw(tail);
+    }
+
+    /// <summary>Checks the header and returns the offset of the root value.</summary>
+    public static int CheckHeader(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < HeaderLength || !data[..4].SequenceEqual(Magic))
+            throw new ToscDataException("The stored bytes are not a Tosc value (the \"TOSC\" header is missing).");
+        if (data[4] > FormatVersion)
+            throw new ToscDataException($"The stored value uses format version {data[4]}, newer than this Tosc supports ({FormatVersion}); upgrade Tosc to read it.");
+        if (data[4] == 0)
+            throw new ToscDataException("The stored value declares format version 0, which does not exist.");
+        return HeaderLength;
+    }
+}
