@@ -90,7 +90,7 @@ public sealed partial class Manager
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var data = Encode(_root, _rootType);
+            var data = Protect(Encode(_root, _rootType));
             ToscDiagnostics.StateSize.Record(data.Length);
             version = await _calls.TryWriteAsync(data, work.BaseVersion, Guid.NewGuid(), async, cancellationToken).ConfigureAwait(false);
         }

@@ -263,7 +263,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         _registry.Register(declared);
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
-            var data = Encode(value, declared);
+            var data = Protect(Encode(value, declared));
             var commitId = Guid.NewGuid();
             long? version = conditional
                 ? await _calls.TryWriteAsync(data, expectedVersion, commitId, async, cancellationToken).ConfigureAwait(false)
@@ -310,6 +310,10 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
     }
 
+    private ReadOnlyMemory<byte> Protect(ReadOnlyMemory<byte> encoded) => _options.Protection?.Protect(encoded) ?? encoded;
+
+    private ReadOnlyMemory<byte> Unprotect(ReadOnlyMemory<byte> stored) => _options.Protection?.Unprotect(stored) ?? stored;
+
     private static object? Decode(ReadOnlySpan<byte> data, Type declared, DecodeContext context)
     {
         var start = WireFormat.CheckHeader(data);
@@ -351,7 +355,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
             return null;
         var existing = reuse ? CollectNodes() : null;
         var context = new DecodeContext(_registry, this, live: true, existing);
-        var root = Decode(state.Data.Span, declared, context);
+        var root = Decode(Unprotect(state.Data).Span, declared, context);
         lock (Gate)
         {
             foreach (var (node, content) in context.Pending)

@@ -43,6 +43,10 @@ public sealed class ManagerOptions
     /// <value>The default is <see langword="null"/>: no logging.</value>
     public ILogger? Logger { get; set; }
 
+    /// <summary>Authenticates (and optionally encrypts) the stored state; <see langword="null"/> stores it as plain MessagePack.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public StateProtection? Protection { get; set; }
+
     /// <summary>The clock for retry deadlines.</summary>
     /// <value>The default is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
