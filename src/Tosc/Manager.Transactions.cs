@@ -83,7 +83,13 @@ public sealed partial class Manager
             throw new TransactionException("An inner transaction scope was disposed without Commit, so the transaction was rolled back.");
         }
         if (!work.HasChanges)
+        {
+            // Nothing to store, but a committed transaction promises its reads were current:
+            // check the version (a cheap probe) so a body that ran on a stale view is rerun.
+            if (!work.IsImplicit && await _calls.ReadVersionAsync(async, cancellationToken).ConfigureAwait(false) != work.BaseVersion)
+                await ConflictAsync(work, async, cancellationToken).ConfigureAwait(false);
             return;
+        }
         using var activity = ToscDiagnostics.Activities.StartActivity("tosc.commit");
         var started = Stopwatch.GetTimestamp();
         long? version;
@@ -101,9 +107,25 @@ public sealed partial class Manager
         }
         if (version is null)
         {
+            activity?.SetStatus(ActivityStatusCode.Error, "conflict");
+            await ConflictAsync(work, async, cancellationToken).ConfigureAwait(false);
+        }
+        lock (Gate)
+        {
+            _version = version;
+            work.ClearDirty();
+            work.Forget();
+        }
+        ToscDiagnostics.Commits.Add(1);
+        ToscDiagnostics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>Rolls back, refreshes (so a rerun sees the state that won) and throws the conflict.</summary>
+    private async ValueTask ConflictAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
+    {
+        {
             RollBack(work);
             ToscDiagnostics.Conflicts.Add(1);
-            activity?.SetStatus(ActivityStatusCode.Error, "conflict");
             long? actual = null;
             ChangedEventArgs? changed = null;
             try
@@ -120,14 +142,6 @@ public sealed partial class Manager
             RaiseChanged(changed);
             throw new TransactionConflictException(work.BaseVersion, actual);
         }
-        lock (Gate)
-        {
-            _version = version;
-            work.ClearDirty();
-            work.Forget();
-        }
-        ToscDiagnostics.Commits.Add(1);
-        ToscDiagnostics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     internal void RollBack(UnitOfWork work)

@@ -15,7 +15,8 @@ namespace Tosc;
 /// <remarks>
 /// A manager serializes its own transactions: while one flow (thread or async flow) runs a transaction,
 /// changes from other flows wait. For parallel work, give each worker its own manager over one backend.
-/// Reads from other threads during a transaction see its uncommitted changes.
+/// Reads from other threads during a transaction see its uncommitted changes. Work started inside a transaction
+/// (<c>Task.Run</c>, a new thread) inherits it through the execution context, as with <c>TransactionScope</c>'s async flow.
 /// </remarks>
 public sealed partial class Manager : IDisposable, IAsyncDisposable
 {

@@ -39,6 +39,13 @@ internal sealed class BackendCalls
         return await _reads.ExecuteAsync(static (backend, token) => backend.ReadAsync(token), _backend, cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask<long?> ReadVersionAsync(bool async, CancellationToken cancellationToken)
+    {
+        if (!async)
+            return _reads.Execute(static (backend, token) => backend.ReadVersion(token), _backend, cancellationToken);
+        return await _reads.ExecuteAsync(static (backend, token) => backend.ReadVersionAsync(token), _backend, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Compare-and-swap; returns the new version, or null when another commit got there first.</summary>
     public async ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
     {

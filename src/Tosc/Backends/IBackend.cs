@@ -39,6 +39,13 @@ public interface IBackend : IDisposable
     /// <inheritdoc cref="TryWrite"/>
     ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default);
 
+    /// <summary>Reads only the stored version (<see langword="null"/>: nothing stored). Override it where the store has a cheaper probe than a full read.</summary>
+    long? ReadVersion(CancellationToken cancellationToken = default) => Read(cancellationToken)?.Version;
+
+    /// <inheritdoc cref="ReadVersion"/>
+    async ValueTask<long?> ReadVersionAsync(CancellationToken cancellationToken = default) =>
+        (await ReadAsync(cancellationToken).ConfigureAwait(false))?.Version;
+
     /// <summary>
     /// Waits until the stored version may differ from <paramref name="knownVersion"/>, or until
     /// <paramref name="timeout"/> passes, and returns the version stored then.

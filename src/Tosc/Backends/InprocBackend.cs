@@ -27,6 +27,12 @@ public sealed class InprocBackend : IBackend
     public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) => new(Read(cancellationToken));
 
     /// <inheritdoc/>
+    public long? ReadVersion(CancellationToken cancellationToken = default) => Read(cancellationToken)?.Version;
+
+    /// <inheritdoc/>
+    public ValueTask<long?> ReadVersionAsync(CancellationToken cancellationToken = default) => new(ReadVersion(cancellationToken));
+
+    /// <inheritdoc/>
     public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
         Store(data, expectedVersion: null, unconditional: true, commitId, cancellationToken)!.Value;
 

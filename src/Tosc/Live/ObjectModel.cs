@@ -73,7 +73,11 @@ internal sealed class ObjectModel
     public static bool IsUserType(Type type) =>
         !type.IsPrimitive && !type.IsEnum && !type.IsArray && !type.IsPointer && !type.IsByRef && !type.ContainsGenericParameters
         && type != typeof(object) && type != typeof(string) && Nullable.GetUnderlyingType(type) is null
-        && !typeof(Delegate).IsAssignableFrom(type) && !Codecs.IsBuiltIn(type);
+        && !typeof(Delegate).IsAssignableFrom(type) && !Codecs.IsBuiltIn(type) && !IsFrameworkType(type);
+
+    // Streams, tasks, handles and the like are not data: only the application's own types are stored.
+    private static bool IsFrameworkType(Type type) =>
+        type.Namespace is { } ns && (ns == "System" || ns.StartsWith("System.", StringComparison.Ordinal) || ns == "Microsoft" || ns.StartsWith("Microsoft.", StringComparison.Ordinal) || ns.StartsWith("Castle.", StringComparison.Ordinal));
 
     /// <summary>The model of a proxy's real type, or of the value's own type.</summary>
     public static ObjectModel Of(object value) => value is IProxyTargetAccessor accessor && ObjectNode.Of(accessor) is { } node
@@ -311,7 +315,7 @@ internal sealed class PropertyModel
         NameBytes = Encoding.UTF8.GetBytes(info.Name);
         Type = info.PropertyType;
         _backingField = backingField;
-        DefaultValue = Type.IsValueType ? RuntimeHelpers.GetUninitializedObject(Type) : null;
+        DefaultValue = Type.IsValueType && Nullable.GetUnderlyingType(Type) is null ? RuntimeHelpers.GetUninitializedObject(Type) : null;
         var instance = Expression.Parameter(typeof(object));
         var typed = info.DeclaringType!.IsValueType ? Expression.Unbox(instance, info.DeclaringType) : (Expression)Expression.Convert(instance, info.DeclaringType);
         _get = Expression.Lambda<Func<object, object?>>(Expression.Convert(Expression.Property(typed, info), typeof(object)), instance).Compile();

@@ -156,4 +156,6 @@ internal sealed class UnsupportedCodec<T> : ValueCodec<T>
 
     public override T Read(ref GraphReader reader) =>
         reader.Msg.TryReadNil() ? default! : throw new ToscDataException(Message);
+
+    public override T ToLive(T value, Manager owner) => value is null ? value : throw new ArgumentException(Message);
 }

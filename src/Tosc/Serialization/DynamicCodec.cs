@@ -93,7 +93,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
             case MessagePackType.Integer:
                 return ReadNaturalInteger(ref msg);
             case MessagePackType.Float:
-                return msg.PeekCode() == 0xca ? msg.ReadSingle() : msg.ReadDouble();
+                return msg.PeekCode() == 0xca ? (object)msg.ReadSingle() : msg.ReadDouble();
             case MessagePackType.String:
                 return msg.ReadString();
             case MessagePackType.Binary:
@@ -123,7 +123,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
             return unsigned <= long.MaxValue ? (object)(long)unsigned : unsigned;
         }
         var value = msg.ReadInt64();
-        return value is >= int.MinValue and <= int.MaxValue ? (int)value : value;
+        return value is >= int.MinValue and <= int.MaxValue ? (object)(int)value : value;
     }
 
     private static object? ReadExtension(ref GraphReader reader, int offset)
