@@ -70,7 +70,7 @@ public sealed partial class Manager
         }
         finally
         {
-            _exclusive.Release();
+            Release();
         }
     }
 
@@ -123,25 +123,22 @@ public sealed partial class Manager
     /// <summary>Rolls back, refreshes (so a rerun sees the state that won) and throws the conflict.</summary>
     private async ValueTask ConflictAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
     {
+        RollBack(work);
+        ToscDiagnostics.Conflicts.Add(1);
+        long? actual = null;
+        try
         {
-            RollBack(work);
-            ToscDiagnostics.Conflicts.Add(1);
-            long? actual = null;
-            ChangedEventArgs? changed = null;
-            try
-            {
-                // Refresh now, so a rerun of the body sees the state that won.
-                var state = await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false);
-                changed = Publish(state, _rootType, reuse: true);
-                actual = state?.Version;
-            }
-            catch (Exception e) when (e is BackendException or ToscDataException)
-            {
-                ToscLog.RefreshFailed(_logger, e);
-            }
-            RaiseChanged(changed);
-            throw new TransactionConflictException(work.BaseVersion, actual);
+            // Refresh now, so a rerun of the body sees the state that won. The Changed event waits until
+            // the transaction has released the flow, so a handler's changes never join the failed one.
+            var state = await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false);
+            _pendingChanged = Publish(state, _rootType, reuse: true) ?? _pendingChanged;
+            actual = state?.Version;
         }
+        catch (Exception e) when (e is BackendException or ToscDataException)
+        {
+            ToscLog.RefreshFailed(_logger, e);
+        }
+        throw new TransactionConflictException(work.BaseVersion, actual);
     }
 
     internal void RollBack(UnitOfWork work)
@@ -156,7 +153,16 @@ public sealed partial class Manager
     internal void EndOutermost(FlowBoxHandle box)
     {
         box.Clear();
+        Release();
+    }
+
+    /// <summary>Releases the exclusive lock, then raises a Changed event that a conflict refresh left pending.</summary>
+    private void Release()
+    {
+        var changed = _pendingChanged;
+        _pendingChanged = null;
         _exclusive.Release();
+        RaiseChanged(changed);
     }
 
     private Transaction Nested(UnitOfWork running, FlowBox box)

@@ -40,6 +40,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     private long _linkedStamp = -1;
     private int _linkedEpoch;
 
+    private ChangedEventArgs? _pendingChanged;
     private Task? _watcher;
     private int _disposed;
 
@@ -87,6 +88,8 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     /// <exception cref="InvalidOperationException">Nothing is stored yet.</exception>
     /// <exception cref="ToscDataException">The stored value cannot be decoded as <typeparamref name="T"/>.</exception>
     public T Read<T>() => Typed<T>(ReadCoreAsync(typeof(T), async: false, CancellationToken.None).GetAwaiter().GetResult());
+
+    // Read, ReadAsync and ReadOrInitialize share ReadCoreAsync; `requireValue` is false only while initializing.
 
     /// <inheritdoc cref="Read()"/>
     public async Task<object?> ReadAsync(CancellationToken cancellationToken = default) =>
@@ -187,7 +190,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
 
-    private async ValueTask<object?> ReadCoreAsync(Type? declared, bool async, CancellationToken cancellationToken)
+    private async ValueTask<object?> ReadCoreAsync(Type? declared, bool async, CancellationToken cancellationToken, bool requireValue = true)
     {
         ThrowIfDisposed();
         if (declared is not null)
@@ -195,7 +198,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         lock (Gate)
         {
             if (_loaded && Fits(declared))
-                return Checked(declared);
+                return Checked(declared, requireValue);
         }
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
@@ -209,15 +212,15 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
                 work?.Rebase(_version);
             }
             EnsureWatching();
-            return Checked(declared);
+            return Checked(declared, requireValue);
         }
     }
 
     private bool Fits(Type? declared) => declared is null || declared.IsInstanceOfType(_root) || (_root is null && _version is null);
 
-    private object? Checked(Type? declared)
+    private object? Checked(Type? declared, bool requireValue = true)
     {
-        if (declared is not null && _version is null)
+        if (declared is not null && _version is null && requireValue)
             throw new InvalidOperationException("The store holds no value yet. Store one with Write, TryWrite or ReadOrInitialize first.");
         return _root;
     }
@@ -227,7 +230,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(create);
         ThrowIfDisposed();
         _registry.Register(typeof(T));
-        await ReadCoreAsync(null, async, cancellationToken).ConfigureAwait(false);
+        await ReadCoreAsync(typeof(T), async, cancellationToken, requireValue: false).ConfigureAwait(false);
         if (Version is null)
         {
             // Whoever wins the race stores its value; everyone else reads that one.

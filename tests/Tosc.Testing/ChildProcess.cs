@@ -118,7 +118,8 @@ public sealed class ChildProcess : IDisposable
         {
             // Already gone.
         }
-        _process.WaitForExit(TimeSpan.FromSeconds(30));
+        if (_process.WaitForExit(TimeSpan.FromSeconds(30)))
+            _process.WaitForExit(); // drains the output handlers, so every line printed before the kill is seen
     }
 
     /// <inheritdoc/>

@@ -286,4 +286,45 @@ public sealed class TransactionTests : IDisposable
         Assert.Equal(1, attempts);
         Assert.Null(root.Anything);
     }
+
+    [Fact]
+    public void ChangedHandler_RaisedByAConflict_RunsAfterTheFailedTransaction_AndItsChangesCommit()
+    {
+        var a = _store.OpenQuiet();
+        var b = _store.OpenQuiet();
+        a.Write(new Inventory());
+        var mine = a.Read<Inventory>();
+        b.Read<Inventory>().Log.Add("theirs");
+        var handled = 0;
+        a.Changed += (_, _) =>
+        {
+            if (Interlocked.Increment(ref handled) == 1)
+                mine.Log.Add("from handler");
+        };
+
+        Assert.Throws<TransactionConflictException>(() => mine.Stock["x"] = 1);
+
+        Assert.Equal(1, handled);
+        Assert.Equal(["theirs", "from handler"], _store.OpenQuiet().Read<Inventory>().Log);
+    }
+
+    [Fact]
+    public void IsLinked_AfterALocalRemoval_IsFalseBeforeAndAfterCommit()
+    {
+        var a = _store.Open();
+        a.Write(new Inventory { Items = [new Item { Name = "x" }] });
+        var inventory = a.Read<Inventory>();
+        var item = inventory.Items[0];
+
+        using (var transaction = a.Transaction())
+        {
+            inventory.Items.Clear();
+            Assert.False(a.IsLinked(item));
+            transaction.Commit();
+        }
+
+        Assert.False(a.IsLinked(item));
+        Assert.True(a.IsLinked(inventory.Items));
+        Assert.False(a.IsLinked(new Item()));
+    }
 }
