@@ -5,6 +5,9 @@ namespace Tosc.Serialization;
 /// <summary>Shared steps of node codecs: nil, references, and the node marker.</summary>
 internal static class NodeReading
 {
+    /// <summary>Collections grow as items arrive: a hostile declared count never reserves memory up front.</summary>
+    public const int MaxInitialCapacity = 1024;
+
     /// <summary>Handles nil and a reference; returns false when a full node follows.</summary>
     public static bool TryReadNullOrReference<TDecl>(ref GraphReader reader, out TDecl value)
     {
@@ -101,7 +104,7 @@ internal sealed class ListCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnu
             return done;
         var count = NodeReading.ReadNodeHeader(ref reader, WireFormat.ListNode, 1, out var id, out var offset) - 1;
         var context = reader.Context;
-        var items = new List<T>(count);
+        var items = new List<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
         object result;
         DList<T>? reused = null;
         if (context.BuildsLive || s_declaredDList)
@@ -211,7 +214,7 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
         NodeReading.ReadNodeHeader(ref reader, WireFormat.DictNode, 2, out var id, out var offset);
         var context = reader.Context;
         var count = reader.Msg.ReadMapHeader();
-        var items = new Dictionary<TKey, TValue>(count);
+        var items = new Dictionary<TKey, TValue>(Math.Min(count, NodeReading.MaxInitialCapacity));
         object result;
         DDict<TKey, TValue>? reused = null;
         if (context.BuildsLive || s_declaredDDict)
@@ -304,7 +307,7 @@ internal sealed class SetCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnum
             return done;
         var count = NodeReading.ReadNodeHeader(ref reader, WireFormat.SetNode, 1, out var id, out var offset) - 1;
         var context = reader.Context;
-        var items = new HashSet<T>(count);
+        var items = new HashSet<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
         object result;
         DSet<T>? reused = null;
         if (context.BuildsLive || s_declaredDSet)

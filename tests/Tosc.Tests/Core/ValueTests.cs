@@ -159,3 +159,48 @@ public sealed class ValueTests : IDisposable
         public virtual int Value { get; set; }
     }
 }
+
+public sealed class NestingTests : IDisposable
+{
+    private readonly Store _store = new();
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public void DeepButAllowedNesting_RoundTrips()
+    {
+        var root = Chain(200);
+        _store.Open().Write(root);
+
+        var seen = _store.OpenQuiet().Read<TreeNode>();
+
+        var depth = 0;
+        for (var node = seen; node.Children.Count > 0; node = node.Children[0])
+            depth++;
+        Assert.Equal(199, depth);
+    }
+
+    [Fact]
+    public void NestingPastTheLimit_IsRefusedAtWrite_WithAClearMessage()
+    {
+        var manager = _store.Open();
+
+        var error = Assert.Throws<ToscDataException>(() => manager.Write(Chain(400)));
+
+        Assert.Contains("512", error.Message);
+        Assert.Null(manager.Version);
+    }
+
+    private static TreeNode Chain(int length)
+    {
+        var root = new TreeNode { Label = "0" };
+        var current = root;
+        for (var i = 1; i < length; i++)
+        {
+            var next = new TreeNode { Label = i.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+            current.Children.Add(next);
+            current = next;
+        }
+        return root;
+    }
+}
