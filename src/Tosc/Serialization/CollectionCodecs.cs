@@ -60,13 +60,30 @@ internal static class NodeReading
             : throw new ToscDataException($"A stored {TypeNames.Display(value.GetType())} cannot stand where {TypeNames.Display(typeof(TDecl))} is declared (offset {offset}).");
 }
 
-/// <summary>Lists: DList in live graphs, List (or the declared collection) in snapshots.</summary>
-internal sealed class ListCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnumerable<T>?
+/// <summary>
+/// Lists and sets: a node whose content is a sequence of items. Live graphs hold the D-type
+/// (<typeparamref name="TNode"/>); snapshots hold the plain collection (<typeparamref name="TContent"/>).
+/// </summary>
+internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TDecl>
+    where TDecl : IEnumerable<T>?
+    where TNode : class, ILiveNode, IEnumerable<T>
+    where TContent : class, ICollection<T>
 {
-    private static readonly ValueCodec<T> s_items = Codecs.Get<T>();
-    private static readonly bool s_declaredDList = typeof(TDecl) == typeof(DList<T>);
+    protected static readonly ValueCodec<T> ItemCodec = Codecs.Get<T>();
+    private static readonly bool s_declaredNode = typeof(TDecl) == typeof(TNode);
 
     public override bool MayHoldNodes => true;
+
+    protected abstract sbyte Kind { get; }
+
+    protected abstract TContent NewContent(int capacity);
+
+    protected abstract TNode NewNode(TContent content, NodeHeader header);
+
+    protected abstract TContent ContentOf(TNode node);
+
+    /// <summary>Makes the items of a node that joins a graph live (in place or by swapping its content).</summary>
+    protected abstract void AdoptItems(TNode node, Manager owner);
 
     public override void Write(GraphWriter writer, TDecl value)
     {
@@ -75,25 +92,30 @@ internal sealed class ListCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnu
             writer.Msg.WriteNil();
             return;
         }
-        var live = value as DList<T>;
-        if (!writer.BeginNode(live is null ? null : ((ILiveNode)live).Header, value, out var id))
+        var live = value as TNode;
+        if (!writer.BeginNode(live?.Header, value, out var id))
         {
             writer.WriteReference(id);
             return;
         }
-        var items = live?.Items ?? value as IList<T> ?? [.. value];
+        var items = live is not null ? ContentOf(live) : value as ICollection<T> ?? [.. value];
         writer.Msg.WriteArrayHeader(items.Count + 1);
-        writer.WriteNodeMarker(WireFormat.ListNode, id);
+        writer.WriteNodeMarker(Kind, id);
         writer.Enter();
-        if (items is List<T> list)
+        switch (items)
         {
-            foreach (var item in list)
-                s_items.Write(writer, item);
-        }
-        else
-        {
-            foreach (var item in items)
-                s_items.Write(writer, item);
+            case List<T> list:
+                foreach (var item in list)
+                    ItemCodec.Write(writer, item);
+                break;
+            case HashSet<T> set:
+                foreach (var item in set)
+                    ItemCodec.Write(writer, item);
+                break;
+            default:
+                foreach (var item in items)
+                    ItemCodec.Write(writer, item);
+                break;
         }
         writer.Leave();
     }
@@ -102,25 +124,21 @@ internal sealed class ListCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnu
     {
         if (NodeReading.TryReadNullOrReference<TDecl>(ref reader, out var done))
             return done;
-        var count = NodeReading.ReadNodeHeader(ref reader, WireFormat.ListNode, 1, out var id, out var offset) - 1;
+        var count = NodeReading.ReadNodeHeader(ref reader, Kind, 1, out var id, out var offset) - 1;
         var context = reader.Context;
-        var items = new List<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
-        object result;
-        DList<T>? reused = null;
-        if (context.BuildsLive || s_declaredDList)
+        var items = NewContent(Math.Min(count, NodeReading.MaxInitialCapacity));
+        object result = items;
+        TNode? reused = null;
+        if (context.BuildsLive || s_declaredNode)
         {
-            reused = context.Reuse<DList<T>>(id);
-            result = reused ?? new DList<T>(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
-        }
-        else
-        {
-            result = items;
+            reused = context.Reuse<TNode>(id);
+            result = reused ?? NewNode(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
         }
         var typed = NodeReading.As<TDecl>(result, offset);
         context.Remember(id, result, offset);
         context.Enter(offset);
         for (var i = 0; i < count; i++)
-            items.Add(s_items.Read(ref reader));
+            items.Add(ItemCodec.Read(ref reader));
         context.Leave();
         if (reused is not null)
             context.SwapLater(reused, items);
@@ -131,29 +149,44 @@ internal sealed class ListCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnu
     {
         if (value is null)
             return value;
-        if (value is DList<T> list && Adopt(list, owner))
-            return value;
-        var items = new List<T>(value is ICollection<T> c ? c.Count : 4);
+        if (value is TNode node)
+        {
+            // A node of this graph stays itself; a node of no graph joins this one (the caller's reference stays live).
+            var header = node.Header;
+            if (ReferenceEquals(header.Owner, owner))
+                return value;
+            if (header.Owner is null)
+            {
+                header.Join(owner);
+                AdoptItems(node, owner);
+                return value;
+            }
+        }
+        var items = NewContent(value is ICollection<T> c ? c.Count : 4);
         foreach (var item in value)
-            items.Add(s_items.ToLive(item, owner));
-        var header = new NodeHeader();
-        header.Join(owner);
-        return NodeReading.As<TDecl>(new DList<T>(items, header), 0);
+            items.Add(ItemCodec.ToLive(item, owner));
+        var fresh = new NodeHeader();
+        fresh.Join(owner);
+        return NodeReading.As<TDecl>(NewNode(items, fresh), 0);
     }
+}
 
-    /// <summary>A node of this graph stays itself; a node of no graph joins this one (the caller's reference stays live).</summary>
-    private static bool Adopt(DList<T> list, Manager owner)
+/// <summary>Lists: DList in live graphs, List in snapshots.</summary>
+internal sealed class ListCodec<TDecl, T> : SequenceCodec<TDecl, T, DList<T>, List<T>> where TDecl : IEnumerable<T>?
+{
+    protected override sbyte Kind => WireFormat.ListNode;
+
+    protected override List<T> NewContent(int capacity) => new(capacity);
+
+    protected override DList<T> NewNode(List<T> content, NodeHeader header) => new(content, header);
+
+    protected override List<T> ContentOf(DList<T> node) => node.Items;
+
+    protected override void AdoptItems(DList<T> node, Manager owner)
     {
-        var header = ((ILiveNode)list).Header;
-        if (ReferenceEquals(header.Owner, owner))
-            return true;
-        if (header.Owner is not null)
-            return false;
-        header.Join(owner);
-        var items = list.Items;
+        var items = node.Items;
         for (var i = 0; i < items.Count; i++)
-            items[i] = s_items.ToLive(items[i], owner);
-        return true;
+            items[i] = ItemCodec.ToLive(items[i], owner);
     }
 }
 
@@ -271,88 +304,21 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
     }
 }
 
-/// <summary>Sets: DSet in live graphs, HashSet (or the declared one) in snapshots.</summary>
-internal sealed class SetCodec<TDecl, T> : ValueCodec<TDecl> where TDecl : IEnumerable<T>?
+/// <summary>Sets: DSet in live graphs, HashSet in snapshots.</summary>
+internal sealed class SetCodec<TDecl, T> : SequenceCodec<TDecl, T, DSet<T>, HashSet<T>> where TDecl : IEnumerable<T>?
 {
-    private static readonly ValueCodec<T> s_items = Codecs.Get<T>();
-    private static readonly bool s_declaredDSet = typeof(TDecl) == typeof(DSet<T>);
+    protected override sbyte Kind => WireFormat.SetNode;
 
-    public override bool MayHoldNodes => true;
+    protected override HashSet<T> NewContent(int capacity) => new(capacity);
 
-    public override void Write(GraphWriter writer, TDecl value)
+    protected override DSet<T> NewNode(HashSet<T> content, NodeHeader header) => new(content, header);
+
+    protected override HashSet<T> ContentOf(DSet<T> node) => node.Items;
+
+    protected override void AdoptItems(DSet<T> node, Manager owner)
     {
-        if (value is null)
-        {
-            writer.Msg.WriteNil();
-            return;
-        }
-        var live = value as DSet<T>;
-        if (!writer.BeginNode(live is null ? null : ((ILiveNode)live).Header, value, out var id))
-        {
-            writer.WriteReference(id);
-            return;
-        }
-        var items = live?.Items ?? value as ICollection<T> ?? [.. value];
-        writer.Msg.WriteArrayHeader(items.Count + 1);
-        writer.WriteNodeMarker(WireFormat.SetNode, id);
-        writer.Enter();
-        foreach (var item in items)
-            s_items.Write(writer, item);
-        writer.Leave();
-    }
-
-    public override TDecl Read(ref GraphReader reader)
-    {
-        if (NodeReading.TryReadNullOrReference<TDecl>(ref reader, out var done))
-            return done;
-        var count = NodeReading.ReadNodeHeader(ref reader, WireFormat.SetNode, 1, out var id, out var offset) - 1;
-        var context = reader.Context;
-        var items = new HashSet<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
-        object result;
-        DSet<T>? reused = null;
-        if (context.BuildsLive || s_declaredDSet)
-        {
-            reused = context.Reuse<DSet<T>>(id);
-            result = reused ?? new DSet<T>(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
-        }
-        else
-        {
-            result = items;
-        }
-        var typed = NodeReading.As<TDecl>(result, offset);
-        context.Remember(id, result, offset);
-        context.Enter(offset);
-        for (var i = 0; i < count; i++)
-            items.Add(s_items.Read(ref reader));
-        context.Leave();
-        if (reused is not null)
-            context.SwapLater(reused, items);
-        return typed;
-    }
-
-    public override TDecl ToLive(TDecl value, Manager owner)
-    {
-        if (value is null)
-            return value;
-        if (value is DSet<T> set)
-        {
-            var header = ((ILiveNode)set).Header;
-            if (ReferenceEquals(header.Owner, owner))
-                return value;
-            if (header.Owner is null)
-            {
-                header.Join(owner);
-                if (s_items.MayHoldNodes)
-                    set.ReplaceContent([.. set.Items.Select(item => s_items.ToLive(item, owner))]);
-                return value;
-            }
-        }
-        var items = new HashSet<T>();
-        foreach (var item in value)
-            items.Add(s_items.ToLive(item, owner));
-        var fresh = new NodeHeader();
-        fresh.Join(owner);
-        return NodeReading.As<TDecl>(new DSet<T>(items, fresh), 0);
+        if (ItemCodec.MayHoldNodes)
+            node.ReplaceContent([.. node.Items.Select(item => ItemCodec.ToLive(item, owner))]);
     }
 }
 
