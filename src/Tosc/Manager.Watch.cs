@@ -36,7 +36,7 @@ public sealed partial class Manager
                     continue;
                 if (!weak.TryGetTarget(out var manager))
                     return;
-                var applying = manager.ApplyRemoteAsync(cancellationToken);
+                var applying = manager.ApplyRemoteAsync(seen, cancellationToken);
                 manager = null;
                 await applying.ConfigureAwait(false);
                 failures = 0;
@@ -78,8 +78,15 @@ public sealed partial class Manager
     }
 
     /// <summary>Applies a newer stored state once no transaction runs (it waits for the running one to end).</summary>
-    private async Task ApplyRemoteAsync(CancellationToken cancellationToken)
+    private async Task ApplyRemoteAsync(long? seen, CancellationToken cancellationToken)
     {
+        // This manager's own commits wake the watcher too, often before the commit has published its
+        // version: let a running commit finish, and skip the read when the version seen is our own.
+        await _exclusive.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var current = Version;
+        _exclusive.Release();
+        if (current == seen)
+            return;
         while (true)
         {
             var before = Version;
