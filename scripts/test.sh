@@ -15,7 +15,7 @@ install_servers() {
   fi
   if ! command -v azurite-blob >/dev/null 2>&1 && [ ! -x /opt/azurite/node_modules/.bin/azurite-blob ]; then
     echo "installing azurite (npm package)"
-    mkdir -p /opt/azurite && (cd /opt/azurite && npm install --silent --no-fund --no-audit azurite >/dev/null)
+    mkdir -p /opt/azurite && npm install --silent --no-fund --no-audit --prefix /opt/azurite azurite@3.35.0 >/dev/null
   fi
   export AZURITE_DIR=/opt/azurite
   export PATH="/opt/azurite/node_modules/.bin:$PATH"
