@@ -1,0 +1,191 @@
+using System.Globalization;
+
+namespace Tosc.Benchmarks.Harness;
+
+internal enum BackendKind
+{
+    Inproc,
+    File,
+    Redis,
+    Blob,
+}
+
+/// <summary>
+/// One store (a file, a Redis key, a blob, an in-process cell) that scenarios open backends on. Each
+/// <see cref="Open"/> is a new backend instance, as another application would have (the in-process store
+/// has one instance by nature). Disposing the store disposes every backend opened on it.
+/// </summary>
+internal sealed class Store : IDisposable
+{
+    /// <summary>How often the blob backend polls: its only change signal (the default, 2 s, would dominate every delay figure).</summary>
+    public static readonly TimeSpan BlobPollInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly Func<IBackend> _open;
+    private readonly List<IBackend> _opened = [];
+    private readonly IBackend? _shared;
+
+    private Store(BackendKind kind, string spec, Func<IBackend> open, IBackend? shared = null)
+    {
+        Kind = kind;
+        Spec = spec;
+        _open = open;
+        _shared = shared;
+    }
+
+    public BackendKind Kind { get; }
+
+    /// <summary>Everything a worker process needs to open this store (see <see cref="FromSpec"/>).</summary>
+    public string Spec { get; }
+
+    /// <summary>The file path, Redis key, or blob name (for raw primitives that use the same store).</summary>
+    public string Location => Spec.Split('|')[^1];
+
+    public IBackend Open()
+    {
+        if (_shared is not null)
+            return _shared;
+        var backend = _open();
+        lock (_opened)
+            _opened.Add(backend);
+        return backend;
+    }
+
+    public static Store Create(BackendKind kind, BenchEnvironment environment, string name) => kind switch
+    {
+        BackendKind.Inproc => Inproc(),
+        BackendKind.File => FromSpec($"file|{Path.Combine(environment.FileDirectory, name + ".tosc")}"),
+        BackendKind.Redis => FromSpec($"redis|{environment.Redis!.Configuration}|{name}"),
+        BackendKind.Blob => FromSpec($"blob|{environment.Azurite!.ConnectionString}|{BenchEnvironment.Container}|{name}"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static Store Inproc()
+    {
+        var backend = new InprocBackend();
+        return new Store(BackendKind.Inproc, "inproc", () => backend, backend);
+    }
+
+    public static Store FromSpec(string spec)
+    {
+        var parts = spec.Split('|');
+        return parts[0] switch
+        {
+            "inproc" => Inproc(),
+            "file" => new Store(BackendKind.File, spec, () => new FileBackend(parts[1])),
+            "redis" => new Store(BackendKind.Redis, spec, () => new RedisBackend(parts[1], parts[2])),
+            "blob" => new Store(BackendKind.Blob, spec, () => new BlobBackend(parts[1], parts[2], parts[3],
+                new BlobBackendOptions { PollInterval = BlobPollInterval, CreateContainerIfMissing = true })),
+            _ => throw new ArgumentException($"Unknown store spec '{spec}'.", nameof(spec)),
+        };
+    }
+
+    public void Dispose()
+    {
+        lock (_opened)
+        {
+            foreach (var backend in _opened)
+                backend.Dispose();
+            _opened.Clear();
+        }
+        _shared?.Dispose();
+    }
+}
+
+/// <summary>
+/// The servers and directories a run needs, started on demand and stopped at the end. A backend whose server
+/// cannot start, or that fails a first write, is listed in <see cref="Skipped"/> with the reason.
+/// </summary>
+internal sealed class BenchEnvironment : IDisposable
+{
+    public const string Container = "toscbench";
+
+    private int _names;
+
+    private BenchEnvironment(string workDirectory)
+    {
+        WorkDirectory = workDirectory;
+        FileDirectory = Directory.CreateDirectory(Path.Combine(workDirectory, "files")).FullName;
+    }
+
+    public string WorkDirectory { get; }
+
+    public string FileDirectory { get; }
+
+    public RedisServer? Redis { get; private set; }
+
+    public AzuriteServer? Azurite { get; private set; }
+
+    public List<BackendKind> Available { get; } = [];
+
+    public Dictionary<BackendKind, string> Skipped { get; } = [];
+
+    public static BenchEnvironment Start(IEnumerable<BackendKind> wanted)
+    {
+        var work = Path.Combine(Path.GetTempPath(), $"tosc-bench-{Environment.ProcessId}");
+        var environment = new BenchEnvironment(Directory.CreateDirectory(work).FullName);
+        foreach (var kind in wanted)
+        {
+            Console.Write($"backend {Name(kind)}: ");
+            var reason = environment.Prepare(kind);
+            if (reason is null)
+            {
+                environment.Available.Add(kind);
+                Console.WriteLine("ready");
+            }
+            else
+            {
+                environment.Skipped[kind] = reason;
+                Console.WriteLine($"skipped ({reason})");
+            }
+        }
+        return environment;
+    }
+
+    public Store NewStore(BackendKind kind, string purpose) =>
+        Store.Create(kind, this, string.Create(CultureInfo.InvariantCulture, $"{purpose}-{Interlocked.Increment(ref _names)}"));
+
+    public static string Name(BackendKind kind) => kind.ToString().ToLowerInvariant();
+
+    private string? Prepare(BackendKind kind)
+    {
+        try
+        {
+            string? reason = null;
+            if (kind == BackendKind.Redis)
+                Redis = RedisServer.TryStart(WorkDirectory, out reason);
+            if (kind == BackendKind.Blob)
+                Azurite = AzuriteServer.TryStart(WorkDirectory, out reason);
+            if (reason is not null)
+                return reason;
+            // A first write and read through the backend: a half-finished backend is skipped, not a crash later.
+            using var store = NewStore(kind, "probe");
+            var backend = store.Open();
+            var version = backend.TryWrite(new byte[] { 1, 2, 3 }, null, Guid.NewGuid());
+            if (version is null || backend.Read()?.Version != version)
+                return "the probe write was not read back";
+            return null;
+        }
+        catch (Exception e)
+        {
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+    }
+
+    public void Dispose()
+    {
+        Redis?.Dispose();
+        Azurite?.Dispose();
+        // On Ctrl+C, scenario threads may still be writing files here: try a few times.
+        for (var attempt = 0; attempt < 5 && Directory.Exists(WorkDirectory); attempt++)
+        {
+            try
+            {
+                Directory.Delete(WorkDirectory, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using StackExchange.Redis;
+using Tosc.Benchmarks.Harness;
+
+namespace Tosc.Benchmarks.Scenarios;
+
+/// <summary>
+/// Scenario 6: delay from a commit on one manager to the Changed event on another (same process, own backend
+/// instance; and another process for file and Redis), next to the store's raw notification primitive.
+/// </summary>
+internal sealed class NotificationScenario : IScenario
+{
+    public string Name => "notify";
+
+    public string Title => "Notification delay p50/p99: commit on one manager to Changed on another (same process, other process)";
+
+    public ScenarioResult Run(Bench bench)
+    {
+        var result = new ScenarioResult(Name, Title);
+        foreach (var kind in bench.Backends)
+        {
+            var samples = kind == BackendKind.Blob ? bench.Pick(60, 5) : bench.Pick(200, 15);
+            var rawDelays = RawDelays(bench, kind, samples);
+            var rawP50 = Measure.Median(rawDelays);
+            if (rawDelays.Count > 0)
+                AddRow(result, kind, RawDescription(kind), rawDelays, rawP50);
+            var commits = new List<double>();
+            AddRow(result, kind, "Tosc, other manager, same process", SameProcess(bench, kind, samples, commits), rawP50, commits);
+            if (kind is BackendKind.File or BackendKind.Redis)
+            {
+                commits = [];
+                AddRow(result, kind, "Tosc, other manager, other process", OtherProcess(bench, kind, samples, commits), rawP50, commits);
+            }
+        }
+        bench.NoteSkipped(result);
+        result.Notes.Add("Delay: from the start of the committing call (`doc.Hits = i`) to the Changed event on the other manager; one commit at a time, each waited for. Cross-process times use the shared monotonic clock. commit_p50_ms: the committing call itself (included in the delay).");
+        result.Notes.Add("raw: inproc = a thread woken by a semaphore; file = write + fsync + rename seen by a FileSystemWatcher (inotify); redis = PUBLISH to a subscriber on another connection. p50_per_raw compares medians.");
+        result.Notes.Add($"Blob has no change notification: both Tosc and a hand-written poller see a change on their next conditional GET (every {Store.BlobPollInterval.TotalMilliseconds:0} ms here).");
+        return result;
+    }
+
+    private static void AddRow(ScenarioResult result, BackendKind kind, string reader, List<double> delays, double rawP50, List<double>? commits = null)
+    {
+        var p50 = Measure.Median(delays);
+        result.Add(new Row()
+            .Add("backend", Bench.Name(kind))
+            .Add("observer", reader)
+            .Add("samples", delays.Count)
+            .Add("p50_ms", p50)
+            .Add("p99_ms", Measure.Percentile(delays, 99))
+            .Add("p50_per_raw", Measure.Ratio(p50, rawP50))
+            .Add("commit_p50_ms", commits is null ? double.NaN : Measure.Median(commits)));
+    }
+
+    private static string RawDescription(BackendKind kind) => kind switch
+    {
+        BackendKind.Inproc => "raw: semaphore wake-up",
+        BackendKind.File => "raw: rename seen by inotify",
+        BackendKind.Redis => "raw: PUBLISH to subscriber",
+        _ => "raw",
+    };
+
+    private static List<double> SameProcess(Bench bench, BackendKind kind, int samples, List<double> commits)
+    {
+        using var store = bench.Environment.NewStore(kind, "notify");
+        using var writer = new Manager(store.Open());
+        var doc = writer.ReadOrInitialize(() => new Doc());
+        using var reader = new Manager(store.Open());
+        reader.Read<Doc>();
+        var seen = new ConcurrentDictionary<long, long>();
+        using var signal = new SemaphoreSlim(0);
+        reader.Changed += (_, e) =>
+        {
+            if (e.NewVersion is { } v)
+                seen[v] = Stopwatch.GetTimestamp();
+            signal.Release();
+        };
+        return Sample(samples, i =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            doc.Hits = i;
+            if (i >= 0)
+                commits.Add(Measure.MillisSince(start));
+            var version = writer.Version!.Value;
+            var clock = Stopwatch.StartNew();
+            while (!seen.ContainsKey(version) && clock.Elapsed < TimeSpan.FromSeconds(10))
+                signal.Wait(20);
+            return seen.TryGetValue(version, out var at) ? Measure.MillisBetween(start, at) : double.NaN;
+        });
+    }
+
+    private static List<double> OtherProcess(Bench bench, BackendKind kind, int samples, List<double> commits)
+    {
+        using var store = bench.Environment.NewStore(kind, "notify-process");
+        using var writer = new Manager(store.Open());
+        var doc = writer.ReadOrInitialize(() => new Doc());
+        using var worker = WorkerProcess.Start("notify", store.Spec);
+        worker.Expect("ready", TimeSpan.FromSeconds(60));
+        return Sample(samples, i =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            doc.Hits = i;
+            if (i >= 0)
+                commits.Add(Measure.MillisSince(start));
+            var version = writer.Version!.Value;
+            var line = worker.Expect($"seen {version} ", TimeSpan.FromSeconds(10));
+            return Measure.MillisBetween(start, long.Parse(line.Split(' ')[2], CultureInfo.InvariantCulture));
+        });
+    }
+
+    /// <summary>The worker: <c>--worker notify SPEC</c>; prints "seen VERSION TIMESTAMP" per Changed event until its input closes.</summary>
+    public static int Worker(string[] args)
+    {
+        using var store = Store.FromSpec(args[0]);
+        using var manager = new Manager(store.Open());
+        manager.Read<Doc>();
+        var output = TextWriter.Synchronized(Console.Out);
+        manager.Changed += (_, e) => output.WriteLine($"seen {e.NewVersion} {Stopwatch.GetTimestamp()}");
+        output.WriteLine("ready");
+        while (Console.ReadLine() is not null)
+        {
+        }
+        return 0;
+    }
+
+    private static List<double> RawDelays(Bench bench, BackendKind kind, int samples)
+    {
+        switch (kind)
+        {
+            case BackendKind.Inproc:
+            {
+                using var wake = new SemaphoreSlim(0);
+                using var done = new SemaphoreSlim(0);
+                long woke = 0;
+                var waiter = new Thread(() =>
+                {
+                    while (true)
+                    {
+                        wake.Wait();
+                        Volatile.Write(ref woke, Stopwatch.GetTimestamp());
+                        done.Release();
+                    }
+                }) { IsBackground = true };
+                waiter.Start();
+                return Sample(samples, _ =>
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    wake.Release();
+                    done.Wait();
+                    return Measure.MillisBetween(start, Volatile.Read(ref woke));
+                });
+            }
+            case BackendKind.File:
+            {
+                var name = $"notify-raw-{Guid.NewGuid():N}";
+                using var raw = RawPrimitive.For(kind, bench.Environment, name);
+                var seen = new BlockingCollection<long>();
+                using var watcher = new FileSystemWatcher(bench.Environment.FileDirectory, name + ".raw") { NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite };
+                watcher.Renamed += (_, _) => seen.Add(Stopwatch.GetTimestamp());
+                watcher.Created += (_, _) => seen.Add(Stopwatch.GetTimestamp());
+                watcher.EnableRaisingEvents = true;
+                var payload = Graphs.Encode(new Doc());
+                return Sample(samples, _ =>
+                {
+                    while (seen.TryTake(out long _))
+                    {
+                    }
+                    var start = Stopwatch.GetTimestamp();
+                    raw.Commit(payload);
+                    return seen.TryTake(out var at, TimeSpan.FromSeconds(10)) ? Measure.MillisBetween(start, at) : double.NaN;
+                });
+            }
+            case BackendKind.Redis:
+            {
+                using var publisher = ConnectionMultiplexer.Connect(bench.Environment.Redis!.Configuration);
+                using var subscriber = ConnectionMultiplexer.Connect(bench.Environment.Redis!.Configuration);
+                var channel = new RedisChannel($"raw-{Guid.NewGuid():N}", RedisChannel.PatternMode.Literal);
+                var seen = new BlockingCollection<long>();
+                subscriber.GetSubscriber().Subscribe(channel, (_, _) => seen.Add(Stopwatch.GetTimestamp()));
+                var database = publisher.GetDatabase();
+                return Sample(samples, i =>
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    database.Publish(channel, i);
+                    return seen.TryTake(out var at, TimeSpan.FromSeconds(10)) ? Measure.MillisBetween(start, at) : double.NaN;
+                });
+            }
+            default:
+                return [];
+        }
+    }
+
+    /// <summary>Runs one measurement per sample after a short untimed warm-up, with a small random pause between them.</summary>
+    private static List<double> Sample(int samples, Func<int, double> measure)
+    {
+        for (var i = 0; i < 3; i++)
+            measure(-1 - i);
+        var delays = new List<double>();
+        for (var i = 0; i < samples; i++)
+        {
+            var delay = measure(i);
+            if (!double.IsNaN(delay))
+                delays.Add(delay);
+            Thread.Sleep(Random.Shared.Next(1, 5));
+        }
+        return delays;
+    }
+}

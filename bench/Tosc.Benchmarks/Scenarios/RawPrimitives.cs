@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
+using StackExchange.Redis;
+using Tosc.Benchmarks.Harness;
+
+namespace Tosc.Benchmarks.Scenarios;
+
+/// <summary>
+/// The compare-and-swap each backend is built on, written by hand with nothing around it: the floor a
+/// Tosc commit is compared with. Each instance owns its own store location and is the only writer.
+/// </summary>
+internal abstract class RawPrimitive : IDisposable
+{
+    /// <summary>Stores <paramref name="data"/> if the version is still the one this writer last stored.</summary>
+    public abstract void Commit(byte[] data);
+
+    public virtual void Dispose()
+    {
+    }
+
+    public static RawPrimitive For(BackendKind kind, BenchEnvironment environment, string name) => kind switch
+    {
+        BackendKind.Inproc => new InprocRaw(),
+        BackendKind.File => new FileRaw(Path.Combine(environment.FileDirectory, name + ".raw")),
+        BackendKind.Redis => new RedisRaw(environment.Redis!.Configuration, "tosc:" + name),
+        BackendKind.Blob => new BlobRaw(environment.Azurite!, name),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>A lock and a reference swap.</summary>
+    private sealed class InprocRaw : RawPrimitive
+    {
+        private readonly Lock _gate = new();
+        private byte[]? _state;
+        private long _version;
+
+        public override void Commit(byte[] data)
+        {
+            var expected = Volatile.Read(ref _version);
+            lock (_gate)
+            {
+                if (_version != expected)
+                    throw new InvalidOperationException("conflict");
+                _state = data;
+                _version++;
+            }
+            GC.KeepAlive(_state);
+        }
+    }
+
+    /// <summary>An exclusive lock file, the version read from the store file, a temporary file written and fsynced, a rename.</summary>
+    private sealed class FileRaw(string path) : RawPrimitive
+    {
+        private readonly string _lockPath = path + ".lock";
+        private readonly string _temp = path + ".tmp";
+        private long _version;
+
+        public override void Commit(byte[] data)
+        {
+            using var held = new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+            long current = 0;
+            if (File.Exists(path))
+            {
+                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                Span<byte> header = stackalloc byte[8];
+                RandomAccess.Read(handle, header, 0);
+                current = BinaryPrimitives.ReadInt64LittleEndian(header);
+            }
+            if (current != _version)
+                throw new InvalidOperationException("conflict");
+            var next = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(next, current + 1);
+            using (var temp = File.OpenHandle(_temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                RandomAccess.Write(temp, [next, data], 0);
+                RandomAccess.FlushToDisk(temp);
+            }
+            File.Move(_temp, path, overwrite: true);
+            _version = current + 1;
+        }
+    }
+
+    /// <summary>The Redis backend's own compare-and-swap Lua script, called by EVALSHA on a connection of its own.</summary>
+    private sealed class RedisRaw : RawPrimitive
+    {
+        private readonly ConnectionMultiplexer _connection;
+        private readonly IDatabase _database;
+        private readonly RedisKey[] _keys;
+        private readonly byte[] _sha;
+        private string _expected = RedisStoreScript.NoVersion;
+
+        public RedisRaw(string configuration, string key)
+        {
+            _connection = ConnectionMultiplexer.Connect(configuration);
+            _database = _connection.GetDatabase();
+            _keys = [key];
+            _sha = _connection.GetServer(_connection.GetEndPoints()[0]).ScriptLoad(RedisStoreScript.Text);
+        }
+
+        public override void Commit(byte[] data)
+        {
+            var result = _database.ScriptEvaluate(_sha, _keys, [_expected, data, Guid.NewGuid().ToString("N"), (string)_keys[0] + ":changes:0", "raw"]);
+            _expected = (string?)result ?? throw new InvalidOperationException("conflict");
+        }
+
+        public override void Dispose() => _connection.Dispose();
+    }
+
+    /// <summary>Put Blob conditional on the ETag of the last put (If-None-Match: * for the first), through the blob backend's REST client.</summary>
+    private sealed class BlobRaw : RawPrimitive
+    {
+        private readonly BlobRestClient _client;
+        private string? _etag;
+        private long _version;
+
+        public BlobRaw(AzuriteServer azurite, string name)
+        {
+            var location = BlobLocation.From(azurite.Endpoint, BenchEnvironment.Container, name);
+            _client = new BlobRestClient(location, new SharedKeySigner(AzuriteServer.AccountName, Convert.FromBase64String(AzuriteServer.AccountKey)), null, null, TimeSpan.FromSeconds(30));
+        }
+
+        public override void Commit(byte[] data)
+        {
+            _version++;
+            var metadata = new KeyValuePair<string, string>[]
+            {
+                new(BlobBackend.MarkerKey, BlobBackend.MarkerValue),
+                new(BlobBackend.VersionKey, _version.ToString(CultureInfo.InvariantCulture)),
+                new(BlobBackend.CommitKey, Guid.NewGuid().ToString("N")),
+            };
+            var reply = _client.PutAsync(async: false, data, metadata, _etag, ifNoneMatchAny: _etag is null, CancellationToken.None).GetAwaiter().GetResult();
+            if (reply.Status != HttpStatusCode.Created)
+                throw new InvalidOperationException($"Put Blob answered {(int)reply.Status} {reply.ErrorCode}");
+            _etag = reply.ETag;
+        }
+
+        public override void Dispose() => _client.Dispose();
+    }
+}
