@@ -82,6 +82,8 @@ public sealed partial class Manager
     {
         // This manager's own commits wake the watcher too, often before the commit has published its
         // version: let a running commit finish, and skip the read when the version seen is our own.
+        if (Version == seen)
+            return;
         await _exclusive.WaitAsync(cancellationToken).ConfigureAwait(false);
         var current = Version;
         _exclusive.Release();

@@ -45,7 +45,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
                 msg.WriteBinary(bytes);
                 return;
             case Enum e:
-                writer.Registry?.Register(e.GetType());
+                writer.Learn(e.GetType());
                 msg.WriteArrayHeader(3);
                 msg.WriteExtension(WireFormat.EnumValue, [0]);
                 writer.WriteTypeName(TypeNames.Stable(e.GetType()));

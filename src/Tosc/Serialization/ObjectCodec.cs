@@ -41,7 +41,7 @@ internal static class ObjectWriting
         var node = value is IProxyTargetAccessor accessor ? ObjectNode.Of(accessor) : null;
         var model = node?.Model ?? ObjectModel.For(value.GetType());
         var slots = node?.Slots;
-        writer.Registry?.Register(model.Type);
+        writer.Learn(model.Type);
         switch (model.Kind)
         {
             case ObjectKind.Live:

@@ -53,6 +53,7 @@ internal sealed class GraphWriter
 {
     private static int s_lastEpoch;
     private Dictionary<string, int>? _typeNames;
+    private HashSet<Type>? _registered;
     private Dictionary<object, long>? _plainIds;
 
     public GraphWriter(Manager? owner, int initialCapacity = 256, TypeRegistry? registry = null)
@@ -93,6 +94,16 @@ internal sealed class GraphWriter
         WireFormat.WriteHeader(Msg);
     }
 
+    /// <summary>Teaches the registry a written type once per writer, not once per object.</summary>
+    public void Learn(Type type)
+    {
+        if (Registry is null)
+            return;
+        _registered ??= [];
+        if (_registered.Add(type))
+            Registry.Register(type);
+    }
+
     public void Enter()
     {
         if (++Depth > WireFormat.MaxDepth)
@@ -104,7 +115,8 @@ internal sealed class GraphWriter
     /// <summary>Writes a type name, or the index of its first occurrence in this value.</summary>
     public void WriteTypeName(string name)
     {
-        _typeNames ??= new Dictionary<string, int>(StringComparer.Ordinal);
+        // Names come from the models, one string instance per type: compare references, don't hash text.
+        _typeNames ??= new Dictionary<string, int>(ReferenceEqualityComparer.Instance);
         if (_typeNames.TryGetValue(name, out var index))
         {
             Msg.Write(index);
