@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Tosc.Testing;
+using Xunit;
+
+namespace Tosc.Tests;
+
+/// <summary>
+/// The server goes away in the middle of a stream of commits and comes back on the same port. The servers here
+/// are durable (append-only file, <c>appendfsync always</c>): Redis acknowledges a write only after it reached the
+/// disk, so "nothing acknowledged is lost" is a property the server can keep. Without persistence a restart
+/// empties the server and no client can keep it (see Versions_AfterTheServerLostAllData_DoNotRepeat).
+/// </summary>
+public sealed class RedisRestartTests
+{
+    private const int Writers = 4;
+    private const int CommitsPerWriter = 60;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ServerRestart_InTheMiddleOfAStreamOfCommits_KeepsExactlyTheAcknowledgedCommits(bool crash)
+    {
+        using var server = RedisServer.Start(durable: true);
+        var key = $"restart-{crash}-{Guid.NewGuid():N}";
+        var options = new RedisBackendOptions { OperationTimeout = TimeSpan.FromSeconds(2) };
+        var acknowledged = new ConcurrentBag<Guid>();
+        var transientFailures = 0;
+        var failures = new ConcurrentQueue<Exception>();
+        var restarted = 0;
+        var afterRestart = 0;
+
+        var threads = Enumerable.Range(0, Writers).Select(_ => new Thread(() =>
+        {
+            try
+            {
+                using var backend = new RedisBackend(server.Configuration, key, options);
+                for (var i = 0; i < CommitsPerWriter; i++)
+                {
+                    Commit(backend, Guid.NewGuid(), acknowledged, ref transientFailures);
+                    if (Volatile.Read(ref restarted) != 0)
+                        Interlocked.Increment(ref afterRestart);
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+            }
+        }) { IsBackground = true }).ToList();
+        threads.ForEach(t => t.Start());
+
+        Eventually.True(() => acknowledged.Count >= 40 || !failures.IsEmpty, "40 commits before the restart");
+        if (crash)
+            server.Crash();
+        else
+            server.Shutdown();
+        server.StartAgain();
+        Volatile.Write(ref restarted, 1);
+        foreach (var thread in threads)
+            Assert.True(thread.Join(TimeSpan.FromMinutes(3)), "a writer did not finish");
+
+        Assert.Empty(failures);
+        Assert.True(afterRestart > 0, "no commit happened after the restart");
+        using var reader = new RedisBackend(server.Configuration, key);
+        var history = History(reader.Read());
+        Assert.Equal(history.Count, history.Distinct().Count()); // nothing applied twice
+        Assert.Equal(Writers * CommitsPerWriter, acknowledged.Count);
+        Assert.Equal(acknowledged.OrderBy(g => g), history.OrderBy(g => g)); // nothing acknowledged lost, nothing extra
+    }
+
+    /// <summary>
+    /// Appends <paramref name="id"/> to the stored history by compare-and-swap. A failed call is resolved the way
+    /// the core does it: read back and look for the commit id, never write blindly again.
+    /// </summary>
+    private static void Commit(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            if (clock.Elapsed >= TimeSpan.FromMinutes(1))
+                throw new TimeoutException($"commit {id} unresolved after a minute");
+            try
+            {
+                var state = backend.Read();
+                var history = History(state);
+                if (history.Contains(id))
+                    break; // a call whose reply was lost did commit
+                history.Add(id);
+                if (backend.TryWrite(Encode(history), state?.Version, id) is not null)
+                    break;
+            }
+            catch (BackendException e) when (e.IsTransient)
+            {
+                Interlocked.Increment(ref transientFailures);
+                Thread.Sleep(20); // back off while the server is away
+            }
+        }
+        acknowledged.Add(id);
+    }
+
+    private static List<Guid> History(StoredState? state) =>
+        state is null || state.Data.Length == 0
+            ? []
+            : Encoding.UTF8.GetString(state.Data.Span).Split(',').Select(Guid.Parse).ToList();
+
+    private static byte[] Encode(List<Guid> history) => Encoding.UTF8.GetBytes(string.Join(',', history));
+}
