@@ -64,7 +64,11 @@ internal sealed class BackendCalls
                 if (stored?.CommitId == commitId)
                     return stored.Version;
                 if (stored?.Version != expectedVersion)
-                    return null;
+                {
+                    // Ours may have landed with another commit on top: calling it a conflict would make
+                    // Run apply the change twice. Only the caller can decide.
+                    throw new CommitOutcomeUnknownException(e);
+                }
                 // Not landed, and nothing else did either: trying again cannot apply it twice.
                 if (attempt >= _attempts)
                     throw;
@@ -73,26 +77,23 @@ internal sealed class BackendCalls
         }
     }
 
-    /// <summary>Unconditional write; a lost reply is resolved by reading back before writing again.</summary>
+    /// <summary>Unconditional write; a lost reply is resolved by reading back, never by writing again.</summary>
     public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, bool async, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                return async
-                    ? await _backend.WriteAsync(data, commitId, cancellationToken).ConfigureAwait(false)
-                    : _backend.Write(data, commitId, cancellationToken);
-            }
-            catch (BackendException e) when (e.IsTransient)
-            {
-                var stored = await ReadBackAsync(e, async, cancellationToken).ConfigureAwait(false);
-                if (stored?.CommitId == commitId)
-                    return stored.Version;
-                if (attempt >= _attempts)
-                    throw;
-                await PauseAsync(attempt, async, cancellationToken).ConfigureAwait(false);
-            }
+            return async
+                ? await _backend.WriteAsync(data, commitId, cancellationToken).ConfigureAwait(false)
+                : _backend.Write(data, commitId, cancellationToken);
+        }
+        catch (BackendException e) when (e.IsTransient)
+        {
+            var stored = await ReadBackAsync(e, async, cancellationToken).ConfigureAwait(false);
+            if (stored?.CommitId == commitId)
+                return stored.Version;
+            // Another write is stored: ours either never landed or was overwritten. Writing again
+            // could undo a newer write, so the caller decides.
+            throw new CommitOutcomeUnknownException(e);
         }
     }
 
@@ -104,11 +105,7 @@ internal sealed class BackendCalls
         }
         catch (BackendException readFailure)
         {
-            throw new BackendException(
-                "A commit's reply was lost and reading the store back failed too, so whether it was stored is unknown. " +
-                "The local changes were rolled back; the manager shows the stored state once the backend answers again.",
-                isTransient: true,
-                new AggregateException(writeFailure, readFailure));
+            throw new CommitOutcomeUnknownException(new AggregateException(writeFailure, readFailure));
         }
     }
 

@@ -22,3 +22,26 @@ public class BackendException : ToscException
     /// </summary>
     public bool IsTransient { get; }
 }
+
+/// <summary>
+/// A commit's reply was lost and the store cannot tell whether it was stored (another commit landed since, or the
+/// store did not answer the read-back). The local changes were rolled back and nothing is retried automatically,
+/// because doing the change again might apply it twice; the manager shows the stored state once it refreshes.
+/// Check the stored state before repeating the change.
+/// </summary>
+public sealed class CommitOutcomeUnknownException : BackendException
+{
+    /// <summary>Creates the exception.</summary>
+    public CommitOutcomeUnknownException(Exception? innerException)
+        : base("A commit's reply was lost and whether it was stored cannot be told (another commit has landed since, or the store did not answer). " +
+               "The local changes were rolled back and the change was not retried, so it cannot be applied twice; check the stored state before repeating it.",
+               isTransient: false, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public CommitOutcomeUnknownException() : this(null) { }
+
+    /// <summary>Creates the exception.</summary>
+    public CommitOutcomeUnknownException(string message, Exception? innerException) : base(message, false, innerException) { }
+}
