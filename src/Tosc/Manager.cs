@@ -251,7 +251,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
             var state = await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false);
-            changed = Publish(state, declared is not null && !Fits(declared) ? declared : _rootType, reuse: true);
+            changed = Publish(state, declared is not null && (!_loaded || !Fits(declared)) ? declared : _rootType, reuse: true);
             EnsureWatching();
         }
         RaiseChanged(changed);

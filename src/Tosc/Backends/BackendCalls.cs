@@ -49,6 +49,7 @@ internal sealed class BackendCalls
     /// <summary>Compare-and-swap; returns the new version, or null when another commit got there first.</summary>
     public async ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // cancelled before anything was sent: nothing to settle
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -56,6 +57,10 @@ internal sealed class BackendCalls
                 return async
                     ? await _backend.TryWriteAsync(data, expectedVersion, commitId, cancellationToken).ConfigureAwait(false)
                     : _backend.TryWrite(data, expectedVersion, commitId, cancellationToken);
+            }
+            catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+            {
+                return await SettleCancelledAsync(expectedVersion, commitId, e, async).ConfigureAwait(false);
             }
             catch (BackendException e) when (e.IsTransient)
             {
@@ -80,11 +85,19 @@ internal sealed class BackendCalls
     /// <summary>Unconditional write; a lost reply is resolved by reading back, never by writing again.</summary>
     public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, bool async, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // cancelled before anything was sent: nothing to settle
         try
         {
             return async
                 ? await _backend.WriteAsync(data, commitId, cancellationToken).ConfigureAwait(false)
                 : _backend.Write(data, commitId, cancellationToken);
+        }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            var stored = await ReadBackAsync(e, async, CancellationToken.None).ConfigureAwait(false);
+            if (stored?.CommitId == commitId)
+                return stored.Version;
+            throw new CommitOutcomeUnknownException(e);
         }
         catch (BackendException e) when (e.IsTransient)
         {
@@ -97,7 +110,32 @@ internal sealed class BackendCalls
         }
     }
 
-    private async ValueTask<StoredState?> ReadBackAsync(BackendException writeFailure, bool async, CancellationToken cancellationToken)
+    /// <summary>
+    /// A compare-and-swap was cancelled while in flight: it may have landed, or still land later (a command
+    /// already sent is not taken back). Returns its version when it landed; otherwise moves the version on
+    /// with the stored bytes (a fence) so it never can, and reports the cancellation.
+    /// </summary>
+    private async ValueTask<long?> SettleCancelledAsync(long? expectedVersion, Guid commitId, OperationCanceledException cancelled, bool async)
+    {
+        var stored = await ReadBackAsync(cancelled, async, CancellationToken.None).ConfigureAwait(false);
+        if (stored?.CommitId == commitId)
+            return stored.Version;
+        if (stored is not null && stored.Version == expectedVersion)
+        {
+            var fence = Guid.NewGuid();
+            var fenced = async
+                ? await _backend.TryWriteAsync(stored.Data, expectedVersion, fence, CancellationToken.None).ConfigureAwait(false)
+                : _backend.TryWrite(stored.Data, expectedVersion, fence, CancellationToken.None);
+            if (fenced is not null)
+                throw cancelled; // definitely not stored, and now it never will be
+            stored = await ReadBackAsync(cancelled, async, CancellationToken.None).ConfigureAwait(false);
+            if (stored?.CommitId == commitId)
+                return stored.Version;
+        }
+        throw new CommitOutcomeUnknownException(cancelled);
+    }
+
+    private async ValueTask<StoredState?> ReadBackAsync(Exception writeFailure, bool async, CancellationToken cancellationToken)
     {
         try
         {
