@@ -105,14 +105,42 @@ internal static class Workers
         for (var i = 0; i < count; i++)
         {
             var token = $"{name}-{i}";
-            manager.Run(() =>
+            while (true)
             {
-                counter.Tokens.Add(token);
-                counter.Value++;
-            }, retries: 1000, timeout: TimeSpan.FromMinutes(2));
+                try
+                {
+                    manager.Run(() =>
+                    {
+                        counter.Tokens.Add(token);
+                        counter.Value++;
+                    }, retries: 1000, timeout: TimeSpan.FromMinutes(2));
+                    break;
+                }
+                catch (CommitOutcomeUnknownException)
+                {
+                    // The reply was lost and another commit landed since: the token tells whether ours is stored.
+                    if (RefreshUntilReadable(manager).Tokens.Contains(token))
+                        break;
+                }
+            }
             Console.WriteLine($"acknowledged {i}");
         }
         Console.WriteLine($"done {count}");
+    }
+
+    private static SharedCounter RefreshUntilReadable(Manager manager)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return manager.Refresh<SharedCounter>();
+            }
+            catch (BackendException) when (attempt < 100)
+            {
+                Thread.Sleep(100); // the server is coming back; the core already retried this read
+            }
+        }
     }
 }
 
