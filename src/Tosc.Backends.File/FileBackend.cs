@@ -13,7 +13,7 @@ namespace Tosc;
 /// processes' commits are noticed through a file-system watcher (inotify) and a slow poll.
 /// See docs/file-backend.md for the file format and the guarantees.
 /// </remarks>
-public sealed class FileBackend : IBackend
+public sealed class FileBackend : ToscBackend
 {
     private static readonly long CleanupPeriod = (long)(TempFiles.MaxAge.TotalSeconds * Stopwatch.Frequency);
 
@@ -21,13 +21,9 @@ public sealed class FileBackend : IBackend
     private readonly string _directory;
     private readonly LockFile _lock;
     private readonly TempFiles _temps;
-    private readonly ChangeSignal _changes = new();
-    private readonly Func<CancellationToken, ValueTask<long?>> _probe;
     private readonly Lock _gate = new();
     private IDisposable? _watch;
-    private bool _watchTried;
     private long _nextCleanup;
-    private volatile bool _disposed;
 
     /// <summary>Opens the store in the file at <paramref name="path"/>; the file is created by the first commit.</summary>
     /// <param name="path">The store file. Its directory must exist.</param>
@@ -36,11 +32,12 @@ public sealed class FileBackend : IBackend
     /// <exception cref="BackendException">The directory does not exist.</exception>
     /// <exception cref="ToscDataException">The file exists and is not a Tosc store.</exception>
     public FileBackend(string path, string? lockPath = null, FileBackendOptions? options = null)
+        : base(Validated(options).PollInterval)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (lockPath is not null)
             ArgumentException.ThrowIfNullOrWhiteSpace(lockPath);
-        _options = (options ?? new FileBackendOptions()).Validated();
+        _options = Validated(options);
         ThrowIfFileLockingIsOff();
 
         FilePath = Path.GetFullPath(path);
@@ -57,11 +54,6 @@ public sealed class FileBackend : IBackend
         _temps = new TempFiles(FilePath);
         _temps.Clean();
         _nextCleanup = Stopwatch.GetTimestamp() + CleanupPeriod;
-        _probe = _ =>
-        {
-            ThrowIfDisposed();
-            return new ValueTask<long?>(ProbeVersion());
-        };
         // Fail fast when pointed at a file that is not a store (a typo, someone's JSON config).
         ProbeVersion();
     }
@@ -73,107 +65,50 @@ public sealed class FileBackend : IBackend
     public string LockPath { get; }
 
     /// <inheritdoc/>
-    public StoredState? Read(CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        ThrowIfDisposed();
-        return ReadState();
-    }
+    protected override ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken) => new(ReadState());
 
     /// <inheritdoc/>
-    public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) => new(Read(cancellationToken));
+    /// <remarks>Reads the 48-byte header alone; the payload and its checksum are checked by full reads and by commits.</remarks>
+    protected override ValueTask<long?> ReadVersionCoreAsync(bool async, CancellationToken cancellationToken) => new(ProbeVersion());
 
     /// <inheritdoc/>
-    /// <remarks>Reads the 48-byte header alone; the payload and its checksum are checked by <see cref="Read"/> and by commits.</remarks>
-    public long? ReadVersion(CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        ThrowIfDisposed();
-        return ProbeVersion();
-    }
-
-    /// <inheritdoc/>
-    public ValueTask<long?> ReadVersionAsync(CancellationToken cancellationToken = default) => new(ReadVersion(cancellationToken));
-
-    /// <inheritdoc/>
-    public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        CommitAsync(async: false, data, expectedVersion: null, unconditional: true, commitId, cancellationToken).GetAwaiter().GetResult()!.Value;
-
-    /// <inheritdoc/>
-    public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        (await CommitAsync(async: true, data, expectedVersion: null, unconditional: true, commitId, cancellationToken).ConfigureAwait(false))!.Value;
-
-    /// <inheritdoc/>
-    public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        CommitAsync(async: false, data, expectedVersion, unconditional: false, commitId, cancellationToken).GetAwaiter().GetResult();
-
-    /// <inheritdoc/>
-    public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        CommitAsync(async: true, data, expectedVersion, unconditional: false, commitId, cancellationToken);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Wakes on a file-system event for the store file, and re-reads the version at least every
-    /// <see cref="FileBackendOptions.PollInterval"/> (events from other machines on a network file system never come).
-    /// </remarks>
-    public async ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        var infinite = timeout == Timeout.InfiniteTimeSpan;
-        if (timeout < TimeSpan.Zero && !infinite)
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (or Timeout.InfiniteTimeSpan).");
-        ThrowIfDisposed();
-        StartWatching();
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var left = infinite ? _options.PollInterval : timeout - clock.Elapsed;
-            var slice = left < TimeSpan.Zero ? TimeSpan.Zero : left < _options.PollInterval ? left : _options.PollInterval;
-            var current = await _changes.WaitAsync(_probe, knownVersion, slice, cancellationToken).ConfigureAwait(false);
-            if (current != knownVersion || (!infinite && clock.Elapsed >= timeout))
-                return current;
-        }
-    }
+    protected override ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken) =>
+        CommitAsync(async, data, condition, commitId, cancellationToken);
 
     /// <summary>Stops watching the directory. The files stay; nothing is held that other processes wait for.</summary>
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
         IDisposable? watch;
         lock (_gate)
         {
-            if (_disposed)
-                return;
-            _disposed = true;
             watch = _watch;
             _watch = null;
         }
         watch?.Dispose();
-        _changes.Notify();
     }
 
-    private async ValueTask<long?> CommitAsync(bool async, ReadOnlyMemory<byte> data, long? expectedVersion, bool unconditional, Guid commitId, CancellationToken cancellationToken)
+    private async ValueTask<long?> CommitAsync(bool async, ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        ThrowIfDisposed();
         if (data.Length > Array.MaxLength - FileFormat.HeaderSize)
             throw new ArgumentException($"The value is {data.Length} bytes; a file store holds at most {Array.MaxLength - FileFormat.HeaderSize}.", nameof(data));
         string? temp = null;
         long version;
         try
         {
-            if (!unconditional)
+            if (!condition.IsUnconditional)
             {
                 // A stale expectation fails without touching the lock; otherwise the slow part (writing and
                 // flushing the new file) happens before taking it, so the lock is held for a check and a rename.
-                if (ProbeVersion() != expectedVersion)
+                if (!condition.Allows(ProbeVersion()))
                     return null;
-                temp = WriteTemporary(NextVersion(expectedVersion), data, commitId);
+                temp = WriteTemporary(NextVersion(condition.ExpectedVersion), data, commitId);
             }
             using (await _lock.AcquireAsync(async, cancellationToken).ConfigureAwait(false))
             {
                 CleanUpIfDue();
                 // The whole file, checksum included: a damaged store is refused, never silently replaced.
                 var current = ReadState()?.Version;
-                if (!unconditional && current != expectedVersion)
+                if (!condition.Allows(current))
                     return null;
                 version = NextVersion(current);
                 temp ??= WriteTemporary(version, data, commitId);
@@ -187,9 +122,10 @@ public sealed class FileBackend : IBackend
             if (temp is not null)
                 TryDelete(temp);
         }
-        _changes.Notify();
         return version;
     }
+
+    private static FileBackendOptions Validated(FileBackendOptions? options) => (options ?? new FileBackendOptions()).Validated();
 
     private static long NextVersion(long? current) => (current ?? 0) + 1;
 
@@ -308,17 +244,18 @@ public sealed class FileBackend : IBackend
         _temps.Clean();
     }
 
-    private void StartWatching()
+    /// <inheritdoc/>
+    /// <remarks>Events from other machines on a network file system never come; the poll finds those changes.</remarks>
+    protected override void StartWatching()
     {
         if (!_options.UseFileSystemWatcher)
             return;
         lock (_gate)
         {
-            if (_watchTried || _disposed)
+            if (IsDisposed)
                 return;
-            _watchTried = true;
             // Null when the system cannot watch (inotify limits): the poll still finds every change.
-            _watch = DirectoryWatchers.Subscribe(_directory, Path.GetFileName(FilePath), _changes.Notify);
+            _watch = DirectoryWatchers.Subscribe(_directory, Path.GetFileName(FilePath), Changes.Notify);
         }
     }
 
@@ -355,6 +292,4 @@ public sealed class FileBackend : IBackend
                 "File locking is turned off in this process (the System.IO.DisableFileLocking switch or the DOTNET_SYSTEM_IO_DISABLEFILELOCKING variable), " +
                 "so FileBackend could not keep other processes from committing at the same time. Remove that setting to use FileBackend.");
     }
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 }

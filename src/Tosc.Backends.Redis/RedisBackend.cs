@@ -163,7 +163,19 @@ public sealed partial class RedisBackend : IBackend
             long? version;
             try
             {
-                version = await _changes.WaitAsync(ProbeVersionAsync, knownVersion, slice, stop.Token).ConfigureAwait(false);
+                var signal = _changes.Current;
+                version = await ProbeVersionAsync(stop.Token).ConfigureAwait(false);
+                if (version == knownVersion)
+                {
+                    try
+                    {
+                        await signal.WaitAsync(slice, stop.Token).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                    }
+                    version = await ProbeVersionAsync(stop.Token).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

@@ -4,6 +4,8 @@ namespace Tosc;
 
 public sealed partial class Manager
 {
+    private static readonly TimeSpan OwnedPollWait = TimeSpan.FromMinutes(1);
+
     private void EnsureWatching()
     {
         if (!_options.WatchForChanges || _watcher is not null || Volatile.Read(ref _disposed) == 1)
@@ -14,7 +16,10 @@ public sealed partial class Manager
                 return;
             var weak = new WeakReference<Manager>(this);
             var token = _stopping.Token;
-            _watcher = Task.Run(() => WatchAsync(weak, _calls.Backend, _options.PollInterval, token), CancellationToken.None);
+            // A ToscBackend polls at its own interval inside the wait; the watcher's timeout then only bounds how
+            // long a manager nobody references keeps its loop.
+            var wait = _calls.Backend is ToscBackend ? OwnedPollWait : _options.PollInterval;
+            _watcher = Task.Run(() => WatchAsync(weak, _calls.Backend, wait, token), CancellationToken.None);
         }
     }
 

@@ -27,7 +27,9 @@ public sealed class ManagerOptions
 
     /// <summary>
     /// How long the watcher waits for the backend's change notification before it checks the version anyway
-    /// (the safety net for lost notifications).
+    /// (the safety net for lost notifications), for backends that implement <see cref="IBackend"/> directly.
+    /// A <see cref="ToscBackend"/> (every backend Tosc ships) polls at its own <see cref="ToscBackend.PollInterval"/>
+    /// instead, so one interval is in force.
     /// </summary>
     /// <value>The default is 1 second.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);

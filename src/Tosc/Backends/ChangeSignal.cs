@@ -1,33 +1,21 @@
 namespace Tosc;
 
 /// <summary>
-/// Wakes everyone waiting for a change. Backends with a native notification (an in-memory write,
-/// inotify, Redis pub/sub) call <see cref="Notify"/>; <see cref="WaitAsync"/> implements
-/// <see cref="IBackend.WaitForChangeAsync"/> on top of a cheap version probe.
+/// Wakes everyone waiting for a change. A backend calls <see cref="Notify"/> when its store's native
+/// notification fires (inotify, Redis pub/sub, an etcd watch, LISTEN/NOTIFY); <see cref="ToscBackend"/>
+/// waits on it between polls. Safe to use from any thread.
 /// </summary>
-internal sealed class ChangeSignal
+public sealed class ChangeSignal
 {
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Wakes every current waiter; a later <see cref="Current"/> waits for the next notification.</summary>
     public void Notify() =>
         Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-    /// <summary>Returns the probed version once it differs from <paramref name="knownVersion"/> or the timeout passes.</summary>
-    public async ValueTask<long?> WaitAsync(Func<CancellationToken, ValueTask<long?>> probeVersion, long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        // Take the signal before probing: a write that lands between the probe and the wait still wakes us.
-        var signal = Volatile.Read(ref _next).Task;
-        var current = await probeVersion(cancellationToken).ConfigureAwait(false);
-        if (current != knownVersion)
-            return current;
-        try
-        {
-            await signal.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // A quiet period: report whatever is stored now.
-        }
-        return await probeVersion(cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>
+    /// A task that completes at the next <see cref="Notify"/>. Take it before probing the store, so a change that
+    /// lands between the probe and the wait still wakes the waiter.
+    /// </summary>
+    public Task Current => Volatile.Read(ref _next).Task;
 }

@@ -1,0 +1,217 @@
+namespace Tosc;
+
+/// <summary>
+/// The base of every Tosc backend: argument checks, the sync and async façades, disposal and the change wait
+/// live here once, so an implementation only moves bytes. Derive from it and implement
+/// <see cref="ReadCoreAsync"/> and <see cref="WriteCoreAsync"/>; override <see cref="ReadVersionCoreAsync"/> where
+/// the store has a cheaper probe than a full read, and call <see cref="Changes"/>.<see cref="ChangeSignal.Notify"/>
+/// from the store's native notification (started in <see cref="StartWatching"/>).
+/// </summary>
+/// <remarks>
+/// The core methods take an <c>async</c> flag: with <see langword="false"/> they must complete synchronously
+/// (one body serves <see cref="Read"/> and <see cref="ReadAsync"/>). Report store failures as
+/// <see cref="BackendException"/> with <see cref="BackendException.IsTransient"/> set when trying again may succeed;
+/// do not retry inside the backend — the core retries reads, and resolves writes whose reply was lost by reading
+/// back the commit id. See docs/backend-contract.md.
+/// </remarks>
+public abstract class ToscBackend : IBackend, IAsyncDisposable
+{
+    private int _disposed;
+    private int _watching;
+
+    /// <summary>Creates the backend.</summary>
+    /// <param name="pollInterval">How often <see cref="WaitForChangeAsync"/> reads the version when no notification comes.</param>
+    protected ToscBackend(TimeSpan pollInterval)
+    {
+        if (pollInterval <= TimeSpan.Zero || pollInterval == Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(pollInterval), pollInterval, "The poll interval must be positive and finite: it is the safety net for lost notifications.");
+        PollInterval = pollInterval;
+    }
+
+    /// <summary>How often a waiting manager reads the version when no notification arrives; the one interval in force.</summary>
+    public TimeSpan PollInterval { get; }
+
+    /// <summary>The signal that wakes waiters; writes through this instance raise it too.</summary>
+    protected ChangeSignal Changes { get; } = new();
+
+    /// <summary><see langword="true"/> once <see cref="Dispose()"/> or <see cref="DisposeAsync"/> ran.</summary>
+    protected bool IsDisposed => Volatile.Read(ref _disposed) == 1;
+
+    /// <inheritdoc/>
+    public StoredState? Read(CancellationToken cancellationToken = default) =>
+        Completed(ReadChecked(async: false, cancellationToken));
+
+    /// <inheritdoc/>
+    public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) =>
+        ReadChecked(async: true, cancellationToken);
+
+    /// <inheritdoc/>
+    public long? ReadVersion(CancellationToken cancellationToken = default) =>
+        Completed(ReadVersionChecked(async: false, cancellationToken));
+
+    /// <inheritdoc/>
+    public ValueTask<long?> ReadVersionAsync(CancellationToken cancellationToken = default) =>
+        ReadVersionChecked(async: true, cancellationToken);
+
+    /// <inheritdoc/>
+    public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
+        Completed(WriteChecked(data, WriteCondition.None, commitId, async: false, cancellationToken))!.Value;
+
+    /// <inheritdoc/>
+    public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
+        (await WriteChecked(data, WriteCondition.None, commitId, async: true, cancellationToken).ConfigureAwait(false))!.Value;
+
+    /// <inheritdoc/>
+    public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
+        Completed(WriteChecked(data, WriteCondition.IfVersion(expectedVersion), commitId, async: false, cancellationToken));
+
+    /// <inheritdoc/>
+    public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
+        WriteChecked(data, WriteCondition.IfVersion(expectedVersion), commitId, async: true, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Wakes on <see cref="Changes"/> and reads the version once every <see cref="PollInterval"/> otherwise, so an idle
+    /// waiter costs one probe per interval whatever <paramref name="timeout"/> it passes.
+    /// </remarks>
+    public async ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var infinite = timeout == Timeout.InfiniteTimeSpan;
+        if (timeout < TimeSpan.Zero && !infinite)
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must not be negative (or Timeout.InfiniteTimeSpan).");
+        ThrowIfDisposed();
+        EnsureWatching();
+        var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
+        var signal = Changes.Current;
+        var current = await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
+        while (current == knownVersion)
+        {
+            var left = deadline - Environment.TickCount64;
+            if (left <= 0)
+                break;
+            var slice = TimeSpan.FromMilliseconds(Math.Min(left, (long)Math.Ceiling(PollInterval.TotalMilliseconds)));
+            try
+            {
+                await signal.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The safety-net poll is due (or the caller's timeout passed): probe below.
+            }
+            ThrowIfDisposed();
+            signal = Changes.Current; // before probing, so a change landing meanwhile still wakes the next slice
+            current = await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
+        }
+        return current;
+    }
+
+    /// <summary>Releases the backend's resources; waits in progress end with <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        Dispose(disposing: true);
+        Changes.Notify();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc cref="Dispose()"/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        await DisposeAsyncCore().ConfigureAwait(false);
+        Changes.Notify();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Reads the stored state, or <see langword="null"/> when nothing is stored yet.</summary>
+    /// <param name="async"><see langword="false"/>: complete synchronously.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    protected abstract ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken);
+
+    /// <summary>Reads only the version; the default reads the whole state.</summary>
+    /// <param name="async"><see langword="false"/>: complete synchronously.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    protected virtual async ValueTask<long?> ReadVersionCoreAsync(bool async, CancellationToken cancellationToken) =>
+        (await ReadCoreAsync(async, cancellationToken).ConfigureAwait(false))?.Version;
+
+    /// <summary>
+    /// Stores <paramref name="data"/> when <paramref name="condition"/> allows it, in one atomic step, and returns the
+    /// new version; returns <see langword="null"/> when a conditional write found another version (a conflict, not an error).
+    /// </summary>
+    /// <param name="data">The encoded value; copy it if it is kept after the call returns.</param>
+    /// <param name="condition">Unconditional, or the version the store must hold.</param>
+    /// <param name="commitId">Stored with the data, so a write whose reply was lost can be identified by reading back.</param>
+    /// <param name="async"><see langword="false"/>: complete synchronously.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    protected abstract ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken);
+
+    /// <summary>Starts the store's native change notification; called once, at the first wait. The default does nothing (polling only).</summary>
+    protected virtual void StartWatching()
+    {
+    }
+
+    /// <summary>Releases resources; called once.</summary>
+    /// <param name="disposing"><see langword="true"/> when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
+    /// <summary>Releases resources asynchronously; called once. The default calls <see cref="Dispose(bool)"/>.</summary>
+    protected virtual ValueTask DisposeAsyncCore()
+    {
+        Dispose(disposing: true);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the backend is disposed.</summary>
+    protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+
+    private ValueTask<StoredState?> ReadChecked(bool async, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return ReadCoreAsync(async, cancellationToken);
+    }
+
+    private ValueTask<long?> ReadVersionChecked(bool async, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return ReadVersionCoreAsync(async, cancellationToken);
+    }
+
+    private async ValueTask<long?> WriteChecked(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        var version = await WriteCoreAsync(data, condition, commitId, async, cancellationToken).ConfigureAwait(false);
+        if (version is not null)
+            Changes.Notify(); // waiters on this instance see a local write at once
+        return version;
+    }
+
+    private void EnsureWatching()
+    {
+        if (Interlocked.Exchange(ref _watching, 1) != 0)
+            return;
+        try
+        {
+            StartWatching();
+        }
+        catch
+        {
+            Volatile.Write(ref _watching, 0); // the next wait tries again
+            throw;
+        }
+    }
+
+    private static T Completed<T>(ValueTask<T> task)
+    {
+        // The core methods complete synchronously when async is false; anything else is a bug in the backend.
+        if (!task.IsCompleted)
+            throw new InvalidOperationException("A backend's core method did not complete synchronously although async was false.");
+        return task.GetAwaiter().GetResult();
+    }
+}
