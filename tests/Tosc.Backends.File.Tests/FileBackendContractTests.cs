@@ -7,7 +7,11 @@ public sealed class FileBackendContractTests : BackendContractTests
 {
     private readonly TempDirectory _directory = new();
 
-    protected override IBackend Open(string store) => new FileBackend(Path.Combine(_directory.Path, store + ".tosc"));
+    protected override IBackend Open(string store) => new FileBackend(WorkerStore(store));
+
+    protected override System.Reflection.Assembly WorkerAssembly => typeof(FileBackendContractTests).Assembly;
+
+    protected override string WorkerStore(string store) => Path.Combine(_directory.Path, store + ".tosc");
 
     protected override void Dispose(bool disposing)
     {

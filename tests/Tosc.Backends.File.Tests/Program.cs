@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Tosc.Testing;
 
 namespace Tosc.Tests.Files;
 
@@ -11,6 +12,8 @@ internal static class Program
 {
     public static int Main(string[] args)
     {
+        if (ContractWorker.Run(args, store => new FileBackend(store)) is { } contract)
+            return contract;
         if (args.Length < 2 || args[0] != "worker")
             return 0;
         var rest = args[2..];

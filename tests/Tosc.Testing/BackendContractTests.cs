@@ -11,7 +11,7 @@ namespace Tosc.Testing;
 /// Each test works on its own store (<see cref="NewStore"/>), so tests never share state, and opens every
 /// client through <see cref="Client"/>, so the base class disposes them when the test ends.
 /// </remarks>
-public abstract class BackendContractTests : IDisposable
+public abstract partial class BackendContractTests : IDisposable
 {
     private readonly List<IBackend> _opened = [];
     private readonly Lock _gate = new();

@@ -17,11 +17,22 @@ public sealed class ChildProcess : IDisposable
     private readonly ConcurrentQueue<string> _all = new();
     private readonly ConcurrentQueue<string> _errors = new();
 
+    // Children outlive a crashed or interrupted parent otherwise (a worker holding a lock, a server on a port).
+    private static readonly ConcurrentDictionary<ChildProcess, bool> Running = CreateRegistry();
+
     private ChildProcess(Process process) => _process = process;
 
     /// <summary>Starts <c>dotnet &lt;assembly&gt; args...</c>; pass the test assembly to run its Program.Main.</summary>
-    public static ChildProcess Start(Assembly assembly, params string[] args)
+    public static ChildProcess Start(Assembly assembly, params string[] args) => Start(assembly, args, onOutput: null, errorLog: null);
+
+    /// <summary>
+    /// Starts <c>dotnet &lt;assembly&gt; args...</c>. <paramref name="onOutput"/> sees every line as it is printed;
+    /// <paramref name="errorLog"/>, when given, receives standard error (else it is kept for <see cref="Errors"/>).
+    /// Every child still running when this process exits is killed.
+    /// </summary>
+    public static ChildProcess Start(Assembly assembly, IEnumerable<string> args, Action<string>? onOutput, TextWriter? errorLog)
     {
+        ArgumentNullException.ThrowIfNull(assembly);
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -43,14 +54,23 @@ public sealed class ChildProcess : IDisposable
                 return;
             }
             child._all.Enqueue(e.Data);
+            onOutput?.Invoke(e.Data);
             child._lines.Add(e.Data);
         };
         process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is not null)
+            if (e.Data is null)
+                return;
+            if (errorLog is null)
+            {
                 child._errors.Enqueue(e.Data);
+                return;
+            }
+            lock (errorLog)
+                errorLog.WriteLine(e.Data);
         };
         process.Start();
+        Running[child] = true;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
@@ -73,6 +93,71 @@ public sealed class ChildProcess : IDisposable
     {
         _process.StandardInput.WriteLine(line);
         _process.StandardInput.Flush();
+    }
+
+    /// <summary>Writes a line to the child's standard input; returns <see langword="false"/> when the child is gone.</summary>
+    public bool TrySend(string line)
+    {
+        try
+        {
+            if (_process.HasExited)
+                return false;
+            Send(line);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            return false; // it died meanwhile
+        }
+    }
+
+    /// <summary>Waits for a printed line that starts with <paramref name="prefix"/> and returns it.</summary>
+    public string Expect(string prefix, TimeSpan? deadline = null) =>
+        WaitForLine(line => line.StartsWith(prefix, StringComparison.Ordinal), $"a line starting with '{prefix}'", deadline);
+
+    /// <summary>Waits for a printed line that satisfies <paramref name="match"/>; <see langword="null"/> when the child ended or the deadline passed first.</summary>
+    public string? TryWaitForLine(Func<string, bool> match, TimeSpan deadline)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var left = deadline - clock.Elapsed;
+            if (left <= TimeSpan.Zero)
+                return null;
+            try
+            {
+                if (_lines.TryTake(out var line, left))
+                {
+                    if (match(line))
+                        return line;
+                }
+                else if (_lines.IsCompleted)
+                {
+                    return null;
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+            {
+                return null; // disposed or completed meanwhile
+            }
+        }
+    }
+
+    /// <summary>Closes the child's standard input (a worker's signal to finish), waits up to <paramref name="grace"/> for it to end, then kills it.</summary>
+    public void Stop(TimeSpan grace)
+    {
+        try
+        {
+            _process.StandardInput.Close();
+            if (_process.WaitForExit(grace))
+                return;
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            // Gone already, or its input is: kill below makes sure.
+        }
+        Kill();
     }
 
     /// <summary>Waits for a printed line that satisfies <paramref name="match"/> and returns it.</summary>
@@ -125,6 +210,7 @@ public sealed class ChildProcess : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        Running.TryRemove(this, out _);
         if (!_process.HasExited)
             Kill();
         _process.Dispose();
@@ -132,6 +218,17 @@ public sealed class ChildProcess : IDisposable
     }
 
     private int? ExitCodeOrNull() => _process.HasExited ? _process.ExitCode : null;
+
+    private static ConcurrentDictionary<ChildProcess, bool> CreateRegistry()
+    {
+        var running = new ConcurrentDictionary<ChildProcess, bool>(ReferenceEqualityComparer.Instance);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            foreach (var child in running.Keys)
+                child.Kill();
+        };
+        return running;
+    }
 }
 
 /// <summary>Loopback network helpers for tests that start servers.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Tosc.Testing;
 
 namespace Tosc.Chaos;
 
@@ -38,7 +39,7 @@ internal sealed class JournalWriter : IDisposable
 
     public void RolledBack(string id, IEnumerable<Op> ops) => Line('R', id, Op.Format(ops));
 
-    public void LostReply(string where) => Line('L', where);
+    public void LostReply(ReplyLoss loss) => Line('L', loss == ReplyLoss.BeforeLanding ? "before" : "after");
 
     public void Meters(long conflicts, long retries) => Line('M', conflicts.ToString(CultureInfo.InvariantCulture), retries.ToString(CultureInfo.InvariantCulture));
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Tosc.Testing;
 
 namespace Tosc.Chaos;
 
@@ -36,7 +37,7 @@ internal static class WorkerMain
             return 2;
         }
         if (lostReplies > 0)
-            backend = new LostReplyBackend(backend, lostReplies, seed, journal.LostReply);
+            backend = LostReplyBackend.Random(backend, lostReplies, seed, journal.LostReply, ownsInner: true);
         using var owned = backend;
         var control = new WorkerControl();
         var commands = new Commands(control);

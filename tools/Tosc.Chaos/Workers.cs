@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using Tosc.Testing;
 
 namespace Tosc.Chaos;
 
@@ -32,8 +33,8 @@ internal interface IWorkerHandle : IDisposable
 /// <summary>A worker process: the runner's own assembly started with --worker.</summary>
 internal sealed class ProcessWorker(int slot, StoreSpec store, string directory, int seed, double lostReplies) : IWorkerHandle
 {
-    private Process? _process;
-    private BlockingCollection<string> _lines = [];
+    private ChildProcess? _process;
+    private StreamWriter? _errors;
     private volatile bool _ready;
 
     public string Name { get; private set; } = "";
@@ -46,139 +47,61 @@ internal sealed class ProcessWorker(int slot, StoreSpec store, string directory,
 
     public void Start()
     {
-        _process?.Dispose();
+        DisposeProcess();
         Starts++;
         Name = string.Create(CultureInfo.InvariantCulture, $"w{slot}i{Starts}");
-        var info = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.ArgumentList.Add("exec");
-        info.ArgumentList.Add(typeof(Program).Assembly.Location);
-        foreach (var arg in new[]
-        {
+        string[] args =
+        [
             "--worker", "--name", Name, "--backend", store.Backend, "--store", store.Location, "--dir", directory,
             "--seed", (seed + (slot * 7919) + (Starts * 104729)).ToString(CultureInfo.InvariantCulture),
             "--lost-replies", lostReplies.ToString(CultureInfo.InvariantCulture),
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        var lines = _lines = [];
+        ];
         _ready = false;
-        var errors = new StreamWriter(Path.Combine(directory, $"worker-{Name}.err"), append: true) { AutoFlush = true };
-        var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) =>
+        _errors = new StreamWriter(Path.Combine(directory, $"worker-{Name}.err"), append: true) { AutoFlush = true };
+        _process = ChildProcess.Start(typeof(Program).Assembly, args, line =>
         {
-            if (e.Data is null)
-            {
-                lines.CompleteAdding();
-                return;
-            }
-            if (e.Data == "READY")
+            if (line == "READY")
                 _ready = true;
-            lines.Add(e.Data);
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                lock (errors)
-                    errors.Dispose();
-                return;
-            }
-            lock (errors)
-                errors.WriteLine(e.Data);
-        };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        _process = process;
+        }, _errors);
     }
 
-    public void Kill()
-    {
-        if (_process is not { HasExited: false } process)
-            return;
-        try
-        {
-            process.Kill(); // SIGKILL: no chance to finish a commit or a journal line
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        process.WaitForExit(TimeSpan.FromSeconds(30));
-    }
+    public void Kill() => _process?.Kill(); // SIGKILL: no chance to finish a commit or a journal line
 
-    public void RequestStop() => Send("stop");
+    public void RequestStop() => _process?.TrySend("stop");
 
-    public bool WaitStopped(TimeSpan deadline) => WaitForLine("STOPPED", deadline) is not null;
+    public bool WaitStopped(TimeSpan deadline) => WaitForLine(deadline, "STOPPED") is not null;
 
     public (bool Converged, string Version, string Digest)? Converge(long? version, TimeSpan deadline)
     {
-        Send("converge " + (version?.ToString(CultureInfo.InvariantCulture) ?? "none"));
-        var line = WaitForLine("CONVERGED", deadline, "DIVERGED");
+        _process?.TrySend("converge " + (version?.ToString(CultureInfo.InvariantCulture) ?? "none"));
+        var line = WaitForLine(deadline, "CONVERGED", "DIVERGED");
         if (line is null)
             return null;
         var parts = line.Split(' ');
         return (parts[0] == "CONVERGED", parts[1], parts[2]);
     }
 
-    public void Dispose()
+    public void Dispose() => DisposeProcess();
+
+    private void DisposeProcess()
     {
-        Send("exit");
         if (_process is { } process)
         {
-            if (!process.WaitForExit(TimeSpan.FromSeconds(15)))
-                Kill();
+            process.TrySend("exit");
+            process.Stop(TimeSpan.FromSeconds(15));
             process.Dispose();
         }
-        _lines.Dispose();
+        _process = null;
+        if (_errors is { } errors)
+        {
+            lock (errors) // the child's last stderr lines may still be arriving
+                errors.Dispose();
+        }
+        _errors = null;
     }
 
-    private void Send(string line)
-    {
-        try
-        {
-            if (IsAlive)
-            {
-                _process!.StandardInput.WriteLine(line);
-                _process.StandardInput.Flush();
-            }
-        }
-        catch (IOException)
-        {
-            // It died meanwhile.
-        }
-    }
-
-    private string? WaitForLine(string prefix, TimeSpan deadline, string? alternative = null)
-    {
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < deadline)
-        {
-            try
-            {
-                if (_lines.TryTake(out var line, TimeSpan.FromMilliseconds(200)))
-                {
-                    if (line.StartsWith(prefix, StringComparison.Ordinal) || (alternative is not null && line.StartsWith(alternative, StringComparison.Ordinal)))
-                        return line;
-                }
-                else if (_lines.IsCompleted)
-                {
-                    return null;
-                }
-            }
-            catch (ObjectDisposedException)
-            {
-                return null;
-            }
-        }
-        return null;
-    }
+    private string? WaitForLine(TimeSpan deadline, params string[] prefixes) =>
+        _process?.TryWaitForLine(line => prefixes.Any(prefix => line.StartsWith(prefix, StringComparison.Ordinal)), deadline);
 }
 
 /// <summary>
@@ -209,7 +132,7 @@ internal sealed class ThreadWorker(int slot, StoreSpec store, InprocBackend shar
         var journal = _journal = new JournalWriter(Path.Combine(directory, $"journal-{Name}.log"));
         IBackend backend = store.Open(shared);
         if (lostReplies > 0)
-            backend = new LostReplyBackend(backend, lostReplies, workerSeed, journal.LostReply);
+            backend = LostReplyBackend.Random(backend, lostReplies, workerSeed, journal.LostReply, ownsInner: true);
         var control = _control = new WorkerControl();
         var manager = _manager = new Manager(backend, WorkerMain.WorkerOptions(null));
         var root = _root = manager.ReadOrInitialize(() => new ChaosState());

@@ -1,3 +1,4 @@
+using Tosc.Testing;
 using Xunit;
 
 namespace Tosc.Tests.Core;
@@ -15,13 +16,13 @@ public sealed class LostReplyTests : IDisposable
     [Fact]
     public void ReplyLostAfterTheWriteLanded_CountsAsCommitted_AndTheBodyRunsOnce()
     {
-        var faulty = new LosingBackend(_store.Backend) { Mode = LossMode.AfterWrite };
+        var faulty = new LostReplyBackend(_store.Backend);
         using var manager = new Manager(faulty, new ManagerOptions { WatchForChanges = false });
         manager.Write(new Counter());
         var counter = manager.Read<Counter>();
         var runs = 0;
 
-        faulty.Armed = true;
+        faulty.LoseNext(ReplyLoss.AfterLanding);
         manager.Run(() =>
         {
             runs++;
@@ -36,12 +37,12 @@ public sealed class LostReplyTests : IDisposable
     [Fact]
     public void ReplyLostBeforeTheWrite_IsTriedAgainTransparently()
     {
-        var faulty = new LosingBackend(_store.Backend) { Mode = LossMode.BeforeWrite };
+        var faulty = new LostReplyBackend(_store.Backend);
         using var manager = new Manager(faulty, new ManagerOptions { WatchForChanges = false });
         manager.Write(new Counter());
         var counter = manager.Read<Counter>();
 
-        faulty.Armed = true;
+        faulty.LoseNext(ReplyLoss.BeforeLanding);
         counter.Value = 7;
 
         Assert.Equal(7, _store.OpenQuiet().Read<Counter>().Value);
@@ -50,16 +51,16 @@ public sealed class LostReplyTests : IDisposable
     [Fact]
     public void ReplyLost_ThenAnotherCommitLandsOnTop_IsReportedAsUnknown_AndNeverAppliedTwice()
     {
-        var faulty = new LosingBackend(_store.Backend) { Mode = LossMode.AfterWrite };
+        var faulty = new LostReplyBackend(_store.Backend);
         using var manager = new Manager(faulty, new ManagerOptions { WatchForChanges = false });
         manager.Write(new Inventory());
         var inventory = manager.Read<Inventory>();
         var other = _store.OpenQuiet();
         other.Read<Inventory>();
-        faulty.BeforeReadBack = () => other.Refresh<Inventory>().Log.Add("theirs");
+        faulty.BeforeNextRead = () => other.Refresh<Inventory>().Log.Add("theirs");
         var runs = 0;
 
-        faulty.Armed = true;
+        faulty.LoseNext(ReplyLoss.AfterLanding);
         var error = Assert.Throws<CommitOutcomeUnknownException>(() => manager.Run(() =>
         {
             runs++;
@@ -71,54 +72,5 @@ public sealed class LostReplyTests : IDisposable
         Assert.Contains("cannot be told", error.Message);
         Assert.Empty(inventory.Log); // rolled back locally
         Assert.Equal(["mine", "theirs"], _store.OpenQuiet().Read<Inventory>().Log); // stored exactly once
-    }
-
-    private enum LossMode
-    {
-        BeforeWrite,
-        AfterWrite,
-    }
-
-    private sealed class LosingBackend(IBackend inner) : IBackend
-    {
-        public LossMode Mode { get; init; }
-
-        public bool Armed { get; set; }
-
-        public Action? BeforeReadBack { get; set; }
-
-        public StoredState? Read(CancellationToken cancellationToken = default)
-        {
-            var hook = BeforeReadBack;
-            BeforeReadBack = null;
-            hook?.Invoke();
-            return inner.Read(cancellationToken);
-        }
-
-        public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) => new(Read(cancellationToken));
-
-        public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.Write(data, commitId, cancellationToken);
-
-        public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.WriteAsync(data, commitId, cancellationToken);
-
-        public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default)
-        {
-            if (!Armed)
-                return inner.TryWrite(data, expectedVersion, commitId, cancellationToken);
-            Armed = false;
-            if (Mode == LossMode.AfterWrite)
-                inner.TryWrite(data, expectedVersion, commitId, cancellationToken);
-            throw new BackendException("the reply was lost (injected)", isTransient: true);
-        }
-
-        public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-            new(TryWrite(data, expectedVersion, commitId, cancellationToken));
-
-        public ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-            inner.WaitForChangeAsync(knownVersion, timeout, cancellationToken);
-
-        public void Dispose()
-        {
-        }
     }
 }

@@ -1,0 +1,146 @@
+using System.Reflection;
+using Xunit;
+
+namespace Tosc.Testing;
+
+/// <summary>
+/// The manager-level cases of the contract: what users do with a backend (several managers incrementing one value,
+/// watching each other's commits, living through a server restart), with default options.
+/// </summary>
+public abstract partial class BackendContractTests
+{
+    /// <summary>
+    /// The test assembly whose <c>Main</c> forwards to <see cref="ContractWorker.Run"/>, or <see langword="null"/>
+    /// when the backend cannot be shared between processes (then the cross-process case only checks that).
+    /// </summary>
+    protected virtual Assembly? WorkerAssembly => null;
+
+    /// <summary>How a child process names <paramref name="store"/> to its <see cref="ContractWorker.Run"/> open function.</summary>
+    protected virtual string WorkerStore(string store) => store;
+
+    /// <summary>Whether <see cref="RestartServer"/> can restart the server behind the store.</summary>
+    protected virtual bool CanRestartServer => false;
+
+    /// <summary>Stops the server behind the store and starts it again with the same data, for the restart case.</summary>
+    protected virtual void RestartServer() =>
+        throw new NotSupportedException("This backend has no server to restart.");
+
+    [Fact]
+    public async Task Managers_OnTheirOwnClients_IncrementConcurrently_AndNoIncrementIsLostOrDoubled()
+    {
+        const int managers = 3, increments = 15;
+        var store = NewStore();
+
+        var workers = Enumerable.Range(0, managers).Select(m => Task.Run(() =>
+        {
+            using var manager = new Manager(Client(store));
+            var counter = manager.ReadOrInitialize(() => new ContractCounter());
+            for (var i = 0; i < increments; i++)
+            {
+                var entry = $"m{m}-{i}";
+                manager.Run(() =>
+                {
+                    counter.Value++;
+                    counter.Journal.Add(entry);
+                });
+            }
+        })).ToArray();
+        await Eventually.Within(Task.WhenAll(workers).ContinueWith(_ => true, TaskScheduler.Default), "the managers' increments", TimeSpan.FromMinutes(3));
+        await Task.WhenAll(workers); // rethrows a worker's failure
+
+        AssertCounted(store, managers * increments, Enumerable.Range(0, managers).Select(m => $"m{m}"), increments);
+    }
+
+    [Fact]
+    public void Managers_InOtherProcesses_IncrementConcurrently_WhileAWatcherFollows()
+    {
+        if (WorkerAssembly is not { } assembly)
+        {
+            Assert.Null(WorkerAssembly); // an in-process backend: nothing to share between processes
+            return;
+        }
+        const int processes = 2, increments = 15;
+        var store = NewStore();
+        using var watcher = new Manager(Client(store));
+        var followed = watcher.ReadOrInitialize(() => new ContractCounter());
+
+        var children = Enumerable.Range(0, processes)
+            .Select(p => ChildProcess.Start(assembly, ContractWorker.Verb, "increment", WorkerStore(store), increments.ToString(System.Globalization.CultureInfo.InvariantCulture), $"p{p}"))
+            .ToList();
+        try
+        {
+            foreach (var child in children)
+                child.Expect("done", TimeSpan.FromMinutes(3));
+            foreach (var child in children)
+                Assert.Equal(0, child.WaitForExit());
+        }
+        finally
+        {
+            foreach (var child in children)
+                child.Dispose();
+        }
+
+        // The watcher never refreshed by hand: its live object follows through the backend's notification or poll.
+        Eventually.True(() => followed.Value == processes * increments, $"the watcher's counter reaching {processes * increments} (it shows {followed.Value})", TimeSpan.FromSeconds(60));
+        AssertCounted(store, processes * increments, Enumerable.Range(0, processes).Select(p => $"p{p}"), increments);
+    }
+
+    [Fact]
+    public void Manager_SeesAnotherManagersCommit_InItsLiveObjects_WithoutRefreshing()
+    {
+        var store = NewStore();
+        using var writer = new Manager(Client(store));
+        using var reader = new Manager(Client(store));
+        writer.Write(new ContractCounter());
+        var live = reader.Read<ContractCounter>();
+        var changed = 0;
+        reader.Changed += (_, _) => Interlocked.Increment(ref changed);
+
+        writer.Run(() => writer.Read<ContractCounter>().Value = 42);
+
+        Eventually.True(() => live.Value == 42, "the reader's live counter showing 42");
+        Eventually.True(() => Volatile.Read(ref changed) > 0, "the reader's Changed event");
+    }
+
+    [Fact]
+    public void Managers_KeepWorking_AcrossAServerRestart()
+    {
+        if (!CanRestartServer)
+        {
+            Assert.Throws<NotSupportedException>(RestartServer);
+            return;
+        }
+        var store = NewStore();
+        using var writer = new Manager(Client(store));
+        using var reader = new Manager(Client(store));
+        var counter = writer.ReadOrInitialize(() => new ContractCounter());
+        writer.Run(() => counter.Value = 1);
+        var live = reader.Read<ContractCounter>();
+
+        RestartServer();
+
+        // The first calls may meet a connection still coming back; a user's retry loop looks like this.
+        Eventually.True(() =>
+        {
+            try
+            {
+                writer.Run(() => counter.Value = 2);
+                return true;
+            }
+            catch (BackendException e) when (e.IsTransient)
+            {
+                return false;
+            }
+        }, "a commit after the restart", TimeSpan.FromSeconds(60));
+        Eventually.True(() => live.Value == 2, "the reader's live counter showing the commit made after the restart", TimeSpan.FromSeconds(60));
+    }
+
+    private void AssertCounted(string store, int total, IEnumerable<string> names, int each)
+    {
+        using var observer = new Manager(Client(store), new ManagerOptions { WatchForChanges = false });
+        var counter = observer.Read<ContractCounter>();
+        Assert.Equal(total, counter.Value);
+        var expected = names.SelectMany(name => Enumerable.Range(0, each).Select(i => $"{name}-{i}")).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, counter.Journal.Order(StringComparer.Ordinal));
+    }
+}
