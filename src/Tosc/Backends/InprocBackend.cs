@@ -4,10 +4,13 @@ namespace Tosc;
 /// Keeps the value in this process's memory: the embedded default, for sharing state between the
 /// threads of one process (one Manager per worker over one backend) and for tests.
 /// </summary>
+/// <remarks>It keeps an operation log beside a snapshot (<see cref="SupportsLog"/>), as the other backends do.</remarks>
 public sealed class InprocBackend : ToscBackend
 {
     private readonly Lock _gate = new();
-    private StoredState? _state;
+    private readonly List<LogRecord> _log = [];
+    private StoredState? _snapshot;
+    private long _logBytes;
     private long _lastVersion;
 
     /// <summary>Creates an empty store. Every write wakes waiting managers at once; nothing needs polling.</summary>
@@ -17,10 +20,20 @@ public sealed class InprocBackend : ToscBackend
     }
 
     /// <inheritdoc/>
+    public override bool SupportsLog => true;
+
+    /// <inheritdoc/>
     protected override ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
     {
         lock (_gate)
-            return new(_state);
+            return new(StoredState.FromLog(Slice(null)));
+    }
+
+    /// <inheritdoc/>
+    protected override ValueTask<long?> ReadVersionCoreAsync(bool async, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+            return new(Head);
     }
 
     /// <inheritdoc/>
@@ -29,12 +42,63 @@ public sealed class InprocBackend : ToscBackend
         lock (_gate)
         {
             ThrowIfDisposed();
-            if (!condition.Allows(_state?.Version))
+            if (!condition.Allows(Head))
                 return new((long?)null);
             var version = ++_lastVersion;
             // Copy: the caller may reuse its buffer, and readers must never see it change.
-            _state = new StoredState(version, data.ToArray(), commitId);
+            _snapshot = new StoredState(version, data.ToArray(), commitId);
+            _log.Clear();
+            _logBytes = 0;
             return new(version);
         }
+    }
+
+    /// <inheritdoc/>
+    protected override ValueTask<LogSlice> ReadLogCoreAsync(long? afterVersion, bool async, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+            return new(Slice(afterVersion));
+    }
+
+    /// <inheritdoc/>
+    protected override ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (Head != expectedVersion)
+                return new((Appended?)null);
+            var version = ++_lastVersion;
+            _log.Add(new LogRecord(version, commitId, record.ToArray()));
+            _logBytes += record.Length;
+            return new(new Appended(version, _log.Count, _logBytes));
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override ValueTask<bool> CompactCoreAsync(ReadOnlyMemory<byte> snapshot, long version, bool async, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            var upTo = _log.FindIndex(record => record.Version == version);
+            if (upTo < 0)
+                return new(false); // already compacted past it, or replaced by a whole-state write
+            _snapshot = new StoredState(version, snapshot.ToArray(), _log[upTo].CommitId);
+            for (var i = 0; i <= upTo; i++)
+                _logBytes -= _log[i].Data.Length;
+            _log.RemoveRange(0, upTo + 1);
+            return new(true);
+        }
+    }
+
+    private long? Head => _log.Count > 0 ? _log[^1].Version : _snapshot?.Version;
+
+    private LogSlice Slice(long? afterVersion)
+    {
+        // The log reaches back to a version when it is the snapshot's or one of the records'.
+        if (afterVersion is { } after && (after == _snapshot?.Version || _log.Exists(record => record.Version == after)))
+            return new LogSlice(null, _log.FindAll(record => record.Version > after), afterVersion);
+        return new LogSlice(_snapshot, [.. _log], afterVersion);
     }
 }

@@ -69,6 +69,57 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
         WriteChecked(data, WriteCondition.IfVersion(expectedVersion), commitId, async: true, cancellationToken);
 
+    /// <summary>
+    /// Whether this backend keeps an operation log beside a snapshot (<see cref="TryAppend"/>, <see cref="ReadLog"/>,
+    /// <see cref="TryCompact"/>): commits then cost what they change, not the size of the value. A backend without it
+    /// stores every commit as a whole state; the core chooses.
+    /// </summary>
+    public virtual bool SupportsLog => false;
+
+    /// <summary>
+    /// Reads the log records after <paramref name="afterVersion"/>; when the log no longer reaches back that far (or
+    /// <paramref name="afterVersion"/> is <see langword="null"/>), the snapshot and every record after it.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><see cref="SupportsLog"/> is <see langword="false"/>.</exception>
+    public LogSlice ReadLog(long? afterVersion, CancellationToken cancellationToken = default) =>
+        Completed(ReadLogChecked(afterVersion, async: false, cancellationToken));
+
+    /// <inheritdoc cref="ReadLog"/>
+    public ValueTask<LogSlice> ReadLogAsync(long? afterVersion, CancellationToken cancellationToken = default) =>
+        ReadLogChecked(afterVersion, async: true, cancellationToken);
+
+    /// <summary>
+    /// Appends one record when the store's version is <paramref name="expectedVersion"/>, in one atomic step;
+    /// returns <see langword="null"/> when another commit got there first (a conflict, not an error).
+    /// </summary>
+    /// <param name="record">The encoded record.</param>
+    /// <param name="expectedVersion">The version the record was made against; a store must hold a value to append to.</param>
+    /// <param name="commitId">Stored with the record, so an append whose reply was lost can be identified by reading back.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="NotSupportedException"><see cref="SupportsLog"/> is <see langword="false"/>.</exception>
+    public Appended? TryAppend(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
+        Completed(AppendChecked(record, expectedVersion, commitId, async: false, cancellationToken));
+
+    /// <inheritdoc cref="TryAppend"/>
+    public ValueTask<Appended?> TryAppendAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
+        AppendChecked(record, expectedVersion, commitId, async: true, cancellationToken);
+
+    /// <summary>
+    /// Replaces the snapshot with <paramref name="snapshot"/>, the whole value at <paramref name="version"/>, and drops
+    /// the records up to that version. It changes no version: readers and appends in flight are unaffected.
+    /// </summary>
+    /// <returns>
+    /// <see langword="false"/> when nothing was replaced: the store's snapshot is already at or past
+    /// <paramref name="version"/>, or <paramref name="version"/> is not a version the log holds (a whole-state write replaced it).
+    /// </returns>
+    /// <exception cref="NotSupportedException"><see cref="SupportsLog"/> is <see langword="false"/>.</exception>
+    public bool TryCompact(ReadOnlyMemory<byte> snapshot, long version, CancellationToken cancellationToken = default) =>
+        Completed(CompactChecked(snapshot, version, async: false, cancellationToken));
+
+    /// <inheritdoc cref="TryCompact"/>
+    public ValueTask<bool> TryCompactAsync(ReadOnlyMemory<byte> snapshot, long version, CancellationToken cancellationToken = default) =>
+        CompactChecked(snapshot, version, async: true, cancellationToken);
+
     /// <inheritdoc/>
     /// <remarks>
     /// Wakes on <see cref="Changes"/> and reads the version once every <see cref="PollInterval"/> otherwise, so an idle
@@ -147,6 +198,30 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     protected abstract ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken);
 
+    /// <summary>Reads the log after <paramref name="afterVersion"/> (see <see cref="ReadLog"/>). Override it with <see cref="SupportsLog"/>.</summary>
+    /// <param name="afterVersion">The version the caller has; <see langword="null"/> for the snapshot and the whole log.</param>
+    /// <param name="async"><see langword="false"/>: complete synchronously.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    protected virtual ValueTask<LogSlice> ReadLogCoreAsync(long? afterVersion, bool async, CancellationToken cancellationToken) =>
+        throw NoLog();
+
+    /// <summary>Appends a record under the version check (see <see cref="TryAppend"/>). Override it with <see cref="SupportsLog"/>.</summary>
+    /// <param name="record">The encoded record; copy it if it is kept after the call returns.</param>
+    /// <param name="expectedVersion">The version the store must hold.</param>
+    /// <param name="commitId">Stored with the record.</param>
+    /// <param name="async"><see langword="false"/>: complete synchronously.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    protected virtual ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken) =>
+        throw NoLog();
+
+    /// <summary>Replaces the snapshot and trims the log (see <see cref="TryCompact"/>). Override it with <see cref="SupportsLog"/>.</summary>
+    /// <param name="snapshot">The whole value at <paramref name="version"/>; copy it if it is kept after the call returns.</param>
+    /// <param name="version">The version the snapshot shows.</param>
+    /// <param name="async"><see langword="false"/>: complete synchronously.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    protected virtual ValueTask<bool> CompactCoreAsync(ReadOnlyMemory<byte> snapshot, long version, bool async, CancellationToken cancellationToken) =>
+        throw NoLog();
+
     /// <summary>Starts the store's native change notification; called once, at the first wait. The default does nothing (polling only).</summary>
     protected virtual void StartWatching()
     {
@@ -191,6 +266,33 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
             Changes.Notify(); // waiters on this instance see a local write at once
         return version;
     }
+
+    private ValueTask<LogSlice> ReadLogChecked(long? afterVersion, bool async, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return ReadLogCoreAsync(afterVersion, async, cancellationToken);
+    }
+
+    private async ValueTask<Appended?> AppendChecked(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        var appended = await AppendCoreAsync(record, expectedVersion, commitId, async, cancellationToken).ConfigureAwait(false);
+        if (appended is not null)
+            Changes.Notify();
+        return appended;
+    }
+
+    private ValueTask<bool> CompactChecked(ReadOnlyMemory<byte> snapshot, long version, bool async, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfDisposed();
+        return CompactCoreAsync(snapshot, version, async, cancellationToken);
+    }
+
+    private NotSupportedException NoLog() =>
+        new($"{GetType().Name} keeps no operation log (SupportsLog is false); store whole states with Write and TryWrite.");
 
     private void EnsureWatching()
     {
