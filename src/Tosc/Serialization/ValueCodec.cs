@@ -264,13 +264,31 @@ internal sealed class DecodeContext
 /// <summary>Random 64-bit node ids: stable across managers and processes, never per-manager counters.</summary>
 internal static class NodeIds
 {
+    // Above zero: the next id of a sequential run (golden-store tests need reproducible bytes).
+    [ThreadStatic]
+    private static long t_sequential;
+
     public static long New()
     {
+        if (t_sequential > 0)
+            return t_sequential++;
         long id;
         do
             id = Random.Shared.NextInt64(long.MinValue, long.MaxValue);
         while (id == 0);
         return id;
+    }
+
+    /// <summary>Until disposed, ids on this thread are 1, 2, 3...: for tests that compare encoded bytes.</summary>
+    public static IDisposable Sequential()
+    {
+        t_sequential = 1;
+        return new SequentialScope();
+    }
+
+    private sealed class SequentialScope : IDisposable
+    {
+        public void Dispose() => t_sequential = 0;
     }
 
     public static long ReadMarker(ref MessagePackReader msg, sbyte expectedKind, out int offset)
