@@ -8,10 +8,7 @@ internal static class GoldenCodec
     public static byte[] Encode(GoldenCase golden)
     {
         using var ids = NodeIds.Sequential();
-        var writer = new GraphWriter(owner: null, registry: new TypeRegistry());
-        writer.Begin();
-        Codecs.For(golden.Root).WriteBoxed(writer, golden.Build());
-        var encoded = writer.Msg.ToArray();
+        var encoded = new EncodeContext(owner: null, new TypeRegistry()).Encode(Codecs.For(golden.Root), golden.Build()).ToArray();
         return golden.Protected ? Protection().Protect(encoded).ToArray() : encoded;
     }
 
