@@ -106,20 +106,15 @@ internal static class Graphs
         return Encode(writer, doc).ToArray();
     }
 
-    public static GraphWriter NewWriter()
+    public static EncodeContext NewWriter()
     {
         var registry = new TypeRegistry();
         registry.Register(typeof(Doc));
-        return new GraphWriter(owner: null, registry: registry);
+        return new EncodeContext(owner: null, registry: registry);
     }
 
     /// <summary>What Manager.Encode does, without a manager: header, then the root through its declared type's codec.</summary>
-    public static ReadOnlyMemory<byte> Encode(GraphWriter writer, Doc doc)
-    {
-        writer.Begin();
-        Codecs.For(typeof(Doc)).WriteBoxed(writer, doc);
-        return writer.Msg.WrittenMemory;
-    }
+    public static ReadOnlyMemory<byte> Encode(EncodeContext writer, Doc doc) => writer.Encode(Codecs.For(typeof(Doc)), doc);
 
     public static TypeRegistry Registry()
     {
@@ -129,9 +124,9 @@ internal static class Graphs
     }
 
     /// <summary>What Manager.Decode does: plain objects (as Snapshot makes) or live ones owned by <paramref name="owner"/> (as Read makes).</summary>
-    public static Doc Decode(ReadOnlySpan<byte> data, TypeRegistry registry, Manager? owner)
+    public static Doc Decode(ReadOnlyMemory<byte> data, TypeRegistry registry, Manager? owner)
     {
-        var start = WireFormat.CheckHeader(data);
+        var start = WireFormat.CheckHeader(data.Span);
         var reader = new GraphReader(data[start..], new DecodeContext(registry, owner, live: owner is not null));
         return (Doc)Codecs.For(typeof(Doc)).ReadBoxed(ref reader)!;
     }

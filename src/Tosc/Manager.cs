@@ -24,7 +24,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     private readonly BackendCalls _calls;
     private readonly ILogger _logger;
     private readonly TypeRegistry _registry = new();
-    private readonly GraphWriter _writer;
+    private readonly EncodeContext _encoder;
     private readonly SemaphoreSlim _exclusive = new(1, 1);
     private readonly AsyncLocal<FlowBox?> _flow = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -54,7 +54,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         _options.Validate();
         _calls = new BackendCalls(backend, _options.BackendRetries);
         _logger = _options.Logger ?? NullLogger.Instance;
-        _writer = new GraphWriter(this, registry: _registry);
+        _encoder = new EncodeContext(this, _registry);
         foreach (var type in _options.KnownTypes)
             _registry.Register(type);
     }
@@ -289,7 +289,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         using (EnterExclusiveAsync(async: false, CancellationToken.None).GetAwaiter().GetResult())
         {
             var data = Encode(_root, _rootType);
-            return Decode(data.Span, declared ?? _rootType, new DecodeContext(_registry, owner: null, live: false));
+            return Decode(data, declared ?? _rootType, new DecodeContext(_registry, owner: null, live: false));
         }
     }
 
@@ -298,15 +298,14 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     {
         try
         {
-            _writer.Begin();
-            Codecs.For(declared).WriteBoxed(_writer, value);
-            if (_writer.ValueDepth == 0 && value is not null && Nodes.Of(value) is { } root && ReferenceEquals(root.Header.Owner, this))
+            var encoded = _encoder.Encode(Codecs.For(declared), value);
+            if (_encoder.ValueDepth == 0 && value is not null && Nodes.Of(value) is { } root && ReferenceEquals(root.Header.Owner, this))
             {
                 // Encoding visited exactly the reachable nodes: IsLinked can use the marks.
-                _linkedEpoch = _writer.Epoch;
+                _linkedEpoch = _encoder.Epoch;
                 _linkedStamp = Interlocked.Read(ref _structureStamp);
             }
-            return _writer.Msg.WrittenMemory;
+            return encoded;
         }
         catch (InvalidCastException e)
         {
@@ -318,9 +317,9 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
 
     private ReadOnlyMemory<byte> Unprotect(ReadOnlyMemory<byte> stored) => _options.Protection?.Unprotect(stored) ?? stored;
 
-    private static object? Decode(ReadOnlySpan<byte> data, Type declared, DecodeContext context)
+    private static object? Decode(ReadOnlyMemory<byte> data, Type declared, DecodeContext context)
     {
-        var start = WireFormat.CheckHeader(data);
+        var start = WireFormat.CheckHeader(data.Span);
         var reader = new GraphReader(data[start..], context);
         try
         {
@@ -359,7 +358,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
             return null;
         var existing = reuse ? CollectNodes() : null;
         var context = new DecodeContext(_registry, this, live: true, existing);
-        var root = Decode(Unprotect(state.Data).Span, declared, context);
+        var root = Decode(Unprotect(state.Data), declared, context);
         lock (Gate)
         {
             foreach (var (node, content) in context.Pending)
@@ -403,8 +402,8 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
 
     private void MarkReachable()
     {
-        _writer.Begin();
-        var epoch = _writer.Epoch;
+        _encoder.Begin();
+        var epoch = _encoder.Epoch;
         var pending = new Stack<ILiveNode>();
         if (Nodes.Of(_root) is { } root && ReferenceEquals(root.Header.Owner, this))
             pending.Push(root);

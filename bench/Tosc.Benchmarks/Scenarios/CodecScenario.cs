@@ -41,7 +41,7 @@ internal sealed class CodecScenario : IScenario
                 cases.Dispose();
         }
         result.Notes.Add("tosc_per_json is time per operation, Tosc / System.Text.Json, on the same graph (> 1: Tosc slower). MB/s counts each format's own bytes.");
-        result.Notes.Add("Both encoders reuse their output buffer (Tosc's GraphWriter as the Manager does; System.Text.Json through a reused Utf8JsonWriter).");
+        result.Notes.Add("Both encoders reuse their output buffer (Tosc's EncodeContext with its ArrayBufferWriter, as the Manager does; System.Text.Json through a reused Utf8JsonWriter).");
         result.Notes.Add("Live decode builds DList/DDict and Castle proxies owned by a manager (what Read does); plain decode builds List/Dictionary and plain instances (what Snapshot does).");
         result.Notes.Add(bench.Quick
             ? "Quick mode: interleaved Stopwatch loops and GC.GetAllocatedBytesForCurrentThread instead of BenchmarkDotNet."
@@ -124,7 +124,7 @@ internal sealed class CodecScenario : IScenario
 internal sealed class CodecCases : IDisposable
 {
     private readonly Doc _graph;
-    private readonly GraphWriter _writer = Graphs.NewWriter();
+    private readonly EncodeContext _writer = Graphs.NewWriter();
     private readonly TypeRegistry _registry = Graphs.Registry();
     private readonly InprocBackend _backend = new();
     private readonly Manager _owner;

@@ -146,7 +146,7 @@ internal sealed class UnsupportedCodec<T> : ValueCodec<T>
 {
     private static string Message => $"Tosc cannot store values of type {TypeNames.Display(typeof(T))}.";
 
-    public override void Write(GraphWriter writer, T value)
+    public override void Write(ref GraphWriter writer, T value)
     {
         if (value is null)
             writer.Msg.WriteNil();

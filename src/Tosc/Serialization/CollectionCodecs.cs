@@ -85,7 +85,7 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
     /// <summary>Makes the items of a node that joins a graph live (in place or by swapping its content).</summary>
     protected abstract void AdoptItems(TNode node, Manager owner);
 
-    public override void Write(GraphWriter writer, TDecl value)
+    public override void Write(ref GraphWriter writer, TDecl value)
     {
         if (value is null)
         {
@@ -106,15 +106,15 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
         {
             case List<T> list:
                 foreach (var item in list)
-                    ItemCodec.Write(writer, item);
+                    ItemCodec.Write(ref writer, item);
                 break;
             case HashSet<T> set:
                 foreach (var item in set)
-                    ItemCodec.Write(writer, item);
+                    ItemCodec.Write(ref writer, item);
                 break;
             default:
                 foreach (var item in items)
-                    ItemCodec.Write(writer, item);
+                    ItemCodec.Write(ref writer, item);
                 break;
         }
         writer.Leave();
@@ -201,7 +201,7 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
 
     public override bool MayHoldNodes => true;
 
-    public override void Write(GraphWriter writer, TDecl value)
+    public override void Write(ref GraphWriter writer, TDecl value)
     {
         if (value is null)
         {
@@ -223,8 +223,8 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
             writer.Msg.WriteMapHeader(dictionary.Count);
             foreach (var (key, item) in dictionary)
             {
-                s_keys.Write(writer, key);
-                s_values.Write(writer, item);
+                s_keys.Write(ref writer, key);
+                s_values.Write(ref writer, item);
             }
         }
         else
@@ -233,8 +233,8 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
             writer.Msg.WriteMapHeader(entries.Count);
             foreach (var (key, item) in entries)
             {
-                s_keys.Write(writer, key);
-                s_values.Write(writer, item);
+                s_keys.Write(ref writer, key);
+                s_values.Write(ref writer, item);
             }
         }
         writer.Leave();
@@ -329,7 +329,7 @@ internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IE
 
     public override bool MayHoldNodes => true;
 
-    public override void Write(GraphWriter writer, TDecl value)
+    public override void Write(ref GraphWriter writer, TDecl value)
     {
         if (value is null)
         {
@@ -400,7 +400,7 @@ internal sealed class ArrayCodec<T> : ValueCodec<T[]?>
 {
     private static readonly ValueCodec<T> s_items = Codecs.Get<T>();
 
-    public override void Write(GraphWriter writer, T[]? value)
+    public override void Write(ref GraphWriter writer, T[]? value)
     {
         if (value is null)
         {
@@ -412,7 +412,7 @@ internal sealed class ArrayCodec<T> : ValueCodec<T[]?>
         writer.Enter();
         writer.ValueDepth++;
         foreach (var item in value)
-            s_items.Write(writer, item);
+            s_items.Write(ref writer, item);
         writer.ValueDepth--;
         writer.Leave();
     }

@@ -12,9 +12,9 @@ internal sealed class DynamicCodec : ValueCodec<object?>
 {
     public override bool MayHoldNodes => true;
 
-    public override void Write(GraphWriter writer, object? value)
+    public override void Write(ref GraphWriter writer, object? value)
     {
-        var msg = writer.Msg;
+        ref var msg = ref writer.Msg;
         switch (value)
         {
             case null:
@@ -24,7 +24,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
                 msg.Write(i);
                 return;
             case string s:
-                msg.Write(s);
+                msg.WriteText(s);
                 return;
             case bool b:
                 msg.Write(b);
@@ -39,7 +39,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
                 msg.Write(l);
                 return;
             case long l:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.Int64, (ulong)l);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.Int64, (ulong)l);
                 return;
             case byte[] bytes:
                 msg.WriteBinary(bytes);
@@ -52,29 +52,29 @@ internal sealed class DynamicCodec : ValueCodec<object?>
                 msg.Write(Convert.ToInt64(e, System.Globalization.CultureInfo.InvariantCulture));
                 return;
             case sbyte v:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.SByte, (ulong)v);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.SByte, (ulong)v);
                 return;
             case byte v:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.Byte, v);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.Byte, v);
                 return;
             case short v:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.Int16, (ulong)v);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.Int16, (ulong)v);
                 return;
             case ushort v:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.UInt16, v);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.UInt16, v);
                 return;
             case uint v:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.UInt32, v);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.UInt32, v);
                 return;
             case ulong v:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.UInt64, v);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.UInt64, v);
                 return;
             case char v:
-                Integers.WriteTagged(msg, WireFormat.IntegerKind.Char, v);
+                Integers.WriteTagged(ref msg, WireFormat.IntegerKind.Char, v);
                 return;
             default:
                 var type = value is IProxyTargetAccessor ? ProxyUtil.GetUnproxiedType(value) : value.GetType();
-                Codecs.For(type).WriteBoxed(writer, value);
+                Codecs.For(type).WriteBoxed(ref writer, value);
                 return;
         }
     }
@@ -115,7 +115,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
         return Codecs.For(type).ToLiveBoxed(value, owner);
     }
 
-    private static object ReadNaturalInteger(ref MessagePackReader msg)
+    private static object ReadNaturalInteger(ref WireReader msg)
     {
         if (msg.PeekCode() == 0xcf)
         {

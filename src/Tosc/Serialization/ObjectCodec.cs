@@ -11,14 +11,14 @@ internal sealed class ObjectCodec<T> : ValueCodec<T>
 {
     public override bool MayHoldNodes => true;
 
-    public override void Write(GraphWriter writer, T value)
+    public override void Write(ref GraphWriter writer, T value)
     {
         if (value is null)
         {
             writer.Msg.WriteNil();
             return;
         }
-        ObjectWriting.Write(writer, value);
+        ObjectWriting.Write(ref writer, value);
     }
 
     public override T Read(ref GraphReader reader)
@@ -36,7 +36,7 @@ internal static class ObjectWriting
     [ThreadStatic]
     private static Dictionary<object, object>? t_converting;
 
-    public static void Write(GraphWriter writer, object value)
+    public static void Write(ref GraphWriter writer, object value)
     {
         var node = value is IProxyTargetAccessor accessor ? ObjectNode.Of(accessor) : null;
         var model = node?.Model ?? ObjectModel.For(value.GetType());
@@ -56,7 +56,7 @@ internal static class ObjectWriting
                 writer.WriteNodeMarker(WireFormat.ObjectNode, id);
                 writer.WriteTypeName(model.Name);
                 writer.Enter();
-                WriteProperties(writer, model, value, slots);
+                WriteProperties(ref writer, model, value, slots);
                 writer.Leave();
                 return;
             case ObjectKind.Value:
@@ -65,7 +65,7 @@ internal static class ObjectWriting
                 writer.WriteTypeName(model.Name);
                 writer.Enter();
                 writer.ValueDepth++;
-                WriteProperties(writer, model, value, null);
+                WriteProperties(ref writer, model, value, null);
                 writer.ValueDepth--;
                 writer.Leave();
                 return;
@@ -74,7 +74,7 @@ internal static class ObjectWriting
         }
     }
 
-    private static void WriteProperties(GraphWriter writer, ObjectModel model, object value, object?[]? slots)
+    private static void WriteProperties(ref GraphWriter writer, ObjectModel model, object value, object?[]? slots)
     {
         var properties = model.Properties;
         writer.Msg.WriteMapHeader(properties.Length);
@@ -82,7 +82,7 @@ internal static class ObjectWriting
         {
             var property = properties[i];
             writer.Msg.WriteString(property.NameBytes);
-            property.Codec.WriteBoxed(writer, slots is null ? property.GetFromPlain(value) : slots[i]);
+            property.Codec.WriteBoxed(ref writer, slots is null ? property.GetFromPlain(value) : slots[i]);
         }
     }
 
@@ -164,7 +164,7 @@ internal static class ObjectReading
         return context.BuildsLive ? ReadLive(ref reader, model, id, offset) : ReadPlain(ref reader, model, id, offset);
     }
 
-    private static (sbyte Kind, long Id) ReadMarker(ref MessagePackReader msg, int offset)
+    private static (sbyte Kind, long Id) ReadMarker(ref WireReader msg, int offset)
     {
         var (kind, length) = msg.ReadExtensionHeader();
         var bytes = msg.ReadRaw(length);

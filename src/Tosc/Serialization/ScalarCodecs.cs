@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using MessagePack;
 
 namespace Tosc.Serialization;
 
@@ -7,28 +8,28 @@ namespace Tosc.Serialization;
 
 internal sealed class BooleanCodec : ValueCodec<bool>
 {
-    public override void Write(GraphWriter writer, bool value) => writer.Msg.Write(value);
+    public override void Write(ref GraphWriter writer, bool value) => writer.Msg.Write(value);
 
     public override bool Read(ref GraphReader reader) => reader.Msg.ReadBoolean();
 }
 
 internal sealed class StringCodec : ValueCodec<string?>
 {
-    public override void Write(GraphWriter writer, string? value) => writer.Msg.Write(value);
+    public override void Write(ref GraphWriter writer, string? value) => writer.Msg.WriteText(value);
 
     public override string? Read(ref GraphReader reader) => reader.Msg.ReadString();
 }
 
 internal sealed class DoubleCodec : ValueCodec<double>
 {
-    public override void Write(GraphWriter writer, double value) => writer.Msg.Write(value);
+    public override void Write(ref GraphWriter writer, double value) => writer.Msg.Write(value);
 
     public override double Read(ref GraphReader reader) => reader.Msg.ReadDouble();
 }
 
 internal sealed class SingleCodec : ValueCodec<float>
 {
-    public override void Write(GraphWriter writer, float value) => writer.Msg.Write(value);
+    public override void Write(ref GraphWriter writer, float value) => writer.Msg.Write(value);
 
     public override float Read(ref GraphReader reader) => reader.Msg.ReadSingle();
 }
@@ -49,7 +50,7 @@ internal sealed class IntegerCodec<T> : ValueCodec<T> where T : struct
         _max = max;
     }
 
-    public override void Write(GraphWriter writer, T value)
+    public override void Write(ref GraphWriter writer, T value)
     {
         if (_toSigned is null)
             writer.Msg.Write((ulong)(object)value);
@@ -74,14 +75,14 @@ internal sealed class IntegerCodec<T> : ValueCodec<T> where T : struct
 
 internal static class Integers
 {
-    public static long ReadSigned(ref MessagePackReader msg)
+    public static long ReadSigned(ref WireReader msg)
     {
         if (msg.PeekType() == MessagePackType.Extension)
             return (long)ReadTagged(ref msg, out _);
         return msg.ReadInt64();
     }
 
-    public static ulong ReadUnsigned(ref MessagePackReader msg)
+    public static ulong ReadUnsigned(ref WireReader msg)
     {
         if (msg.PeekType() == MessagePackType.Extension)
             return ReadTagged(ref msg, out _);
@@ -89,7 +90,7 @@ internal static class Integers
     }
 
     /// <summary>Reads a <see cref="WireFormat.TaggedInteger"/>: 8 value bytes, two's complement for signed kinds.</summary>
-    public static ulong ReadTagged(ref MessagePackReader msg, out WireFormat.IntegerKind kind)
+    public static ulong ReadTagged(ref WireReader msg, out WireFormat.IntegerKind kind)
     {
         var offset = msg.Position;
         var (type, length) = msg.ReadExtensionHeader();
@@ -100,7 +101,7 @@ internal static class Integers
         return BinaryPrimitives.ReadUInt64BigEndian(bytes[1..]);
     }
 
-    public static void WriteTagged(MessagePackWriter msg, WireFormat.IntegerKind kind, ulong bits)
+    public static void WriteTagged(ref MessagePackWriter msg, WireFormat.IntegerKind kind, ulong bits)
     {
         Span<byte> bytes = stackalloc byte[9];
         bytes[0] = (byte)kind;
@@ -111,7 +112,7 @@ internal static class Integers
 
 internal sealed class CharCodec : ValueCodec<char>
 {
-    public override void Write(GraphWriter writer, char value) => writer.Msg.Write((long)value);
+    public override void Write(ref GraphWriter writer, char value) => writer.Msg.Write((long)value);
 
     public override char Read(ref GraphReader reader)
     {
@@ -125,7 +126,7 @@ internal sealed class CharCodec : ValueCodec<char>
 
 internal sealed class DecimalCodec : ValueCodec<decimal>
 {
-    public override void Write(GraphWriter writer, decimal value)
+    public override void Write(ref GraphWriter writer, decimal value)
     {
         Span<int> parts = stackalloc int[4];
         decimal.GetBits(value, parts);
@@ -137,7 +138,7 @@ internal sealed class DecimalCodec : ValueCodec<decimal>
 
     public override decimal Read(ref GraphReader reader) => Read(ref reader.Msg);
 
-    public static decimal Read(ref MessagePackReader msg)
+    public static decimal Read(ref WireReader msg)
     {
         var bytes = Extensions.Read(ref msg, WireFormat.Decimal, 16, "decimal", out var offset);
         Span<int> parts = stackalloc int[4];
@@ -156,7 +157,7 @@ internal sealed class DecimalCodec : ValueCodec<decimal>
 
 internal sealed class DateTimeCodec : ValueCodec<DateTime>
 {
-    public override void Write(GraphWriter writer, DateTime value)
+    public override void Write(ref GraphWriter writer, DateTime value)
     {
         Span<byte> bytes = stackalloc byte[9];
         bytes[0] = (byte)value.Kind;
@@ -166,7 +167,7 @@ internal sealed class DateTimeCodec : ValueCodec<DateTime>
 
     public override DateTime Read(ref GraphReader reader) => Read(ref reader.Msg);
 
-    public static DateTime Read(ref MessagePackReader msg)
+    public static DateTime Read(ref WireReader msg)
     {
         var bytes = Extensions.Read(ref msg, WireFormat.DateTime, 9, "DateTime", out var offset);
         var ticks = BinaryPrimitives.ReadInt64BigEndian(bytes[1..]);
@@ -178,7 +179,7 @@ internal sealed class DateTimeCodec : ValueCodec<DateTime>
 
 internal sealed class DateTimeOffsetCodec : ValueCodec<DateTimeOffset>
 {
-    public override void Write(GraphWriter writer, DateTimeOffset value)
+    public override void Write(ref GraphWriter writer, DateTimeOffset value)
     {
         Span<byte> bytes = stackalloc byte[10];
         BinaryPrimitives.WriteInt64BigEndian(bytes, value.Ticks);
@@ -188,7 +189,7 @@ internal sealed class DateTimeOffsetCodec : ValueCodec<DateTimeOffset>
 
     public override DateTimeOffset Read(ref GraphReader reader) => Read(ref reader.Msg);
 
-    public static DateTimeOffset Read(ref MessagePackReader msg)
+    public static DateTimeOffset Read(ref WireReader msg)
     {
         var bytes = Extensions.Read(ref msg, WireFormat.DateTimeOffset, 10, "DateTimeOffset", out var offset);
         try
@@ -204,7 +205,7 @@ internal sealed class DateTimeOffsetCodec : ValueCodec<DateTimeOffset>
 
 internal sealed class TimeSpanCodec : ValueCodec<TimeSpan>
 {
-    public override void Write(GraphWriter writer, TimeSpan value)
+    public override void Write(ref GraphWriter writer, TimeSpan value)
     {
         Span<byte> bytes = stackalloc byte[8];
         BinaryPrimitives.WriteInt64BigEndian(bytes, value.Ticks);
@@ -213,13 +214,13 @@ internal sealed class TimeSpanCodec : ValueCodec<TimeSpan>
 
     public override TimeSpan Read(ref GraphReader reader) => Read(ref reader.Msg);
 
-    public static TimeSpan Read(ref MessagePackReader msg) =>
+    public static TimeSpan Read(ref WireReader msg) =>
         new(BinaryPrimitives.ReadInt64BigEndian(Extensions.Read(ref msg, WireFormat.TimeSpan, 8, "TimeSpan", out _)));
 }
 
 internal sealed class GuidCodec : ValueCodec<Guid>
 {
-    public override void Write(GraphWriter writer, Guid value)
+    public override void Write(ref GraphWriter writer, Guid value)
     {
         Span<byte> bytes = stackalloc byte[16];
         value.TryWriteBytes(bytes, bigEndian: true, out _);
@@ -228,14 +229,14 @@ internal sealed class GuidCodec : ValueCodec<Guid>
 
     public override Guid Read(ref GraphReader reader) => Read(ref reader.Msg);
 
-    public static Guid Read(ref MessagePackReader msg) =>
+    public static Guid Read(ref WireReader msg) =>
         new(Extensions.Read(ref msg, WireFormat.Guid, 16, "Guid", out _), bigEndian: true);
 }
 
 /// <summary>byte[] is an immutable value stored as MessagePack bin.</summary>
 internal sealed class ByteArrayCodec : ValueCodec<byte[]?>
 {
-    public override void Write(GraphWriter writer, byte[]? value)
+    public override void Write(ref GraphWriter writer, byte[]? value)
     {
         if (value is null)
             writer.Msg.WriteNil();
@@ -252,10 +253,10 @@ internal sealed class NullableCodec<T> : ValueCodec<T?> where T : struct
 
     public override bool MayHoldNodes => _inner.MayHoldNodes;
 
-    public override void Write(GraphWriter writer, T? value)
+    public override void Write(ref GraphWriter writer, T? value)
     {
         if (value.HasValue)
-            _inner.Write(writer, value.GetValueOrDefault());
+            _inner.Write(ref writer, value.GetValueOrDefault());
         else
             writer.Msg.WriteNil();
     }
@@ -268,7 +269,7 @@ internal sealed class EnumCodec<T> : ValueCodec<T> where T : struct, Enum
 {
     private static readonly bool s_unsigned = Type.GetTypeCode(Enum.GetUnderlyingType(typeof(T))) is TypeCode.Byte or TypeCode.UInt16 or TypeCode.UInt32 or TypeCode.UInt64;
 
-    public override void Write(GraphWriter writer, T value)
+    public override void Write(ref GraphWriter writer, T value)
     {
         if (s_unsigned)
             writer.Msg.Write(Convert.ToUInt64(value, System.Globalization.CultureInfo.InvariantCulture));
@@ -285,7 +286,7 @@ internal sealed class EnumCodec<T> : ValueCodec<T> where T : struct, Enum
 
 internal static class Extensions
 {
-    public static ReadOnlySpan<byte> Read(ref MessagePackReader msg, sbyte expectedType, int expectedLength, string what, out int offset)
+    public static ReadOnlySpan<byte> Read(ref WireReader msg, sbyte expectedType, int expectedLength, string what, out int offset)
     {
         offset = msg.Position;
         if (msg.PeekType() != MessagePackType.Extension)

@@ -1,3 +1,5 @@
+using System.Buffers;
+using MessagePack;
 using Tosc.Live;
 
 namespace Tosc.Serialization;
@@ -10,7 +12,7 @@ internal interface IValueCodec
     /// <summary>Whether a value of this type can be, or contain, a live node.</summary>
     bool MayHoldNodes { get; }
 
-    void WriteBoxed(GraphWriter writer, object? value);
+    void WriteBoxed(ref GraphWriter writer, object? value);
 
     object? ReadBoxed(ref GraphReader reader);
 
@@ -25,14 +27,14 @@ internal abstract class ValueCodec<T> : IValueCodec
 
     public virtual bool MayHoldNodes => false;
 
-    public abstract void Write(GraphWriter writer, T value);
+    public abstract void Write(ref GraphWriter writer, T value);
 
     public abstract T Read(ref GraphReader reader);
 
     /// <summary>Turns a plain value into its live form inside <paramref name="owner"/>.</summary>
     public virtual T ToLive(T value, Manager owner) => value;
 
-    public void WriteBoxed(GraphWriter writer, object? value) => Write(writer, Cast(value));
+    public void WriteBoxed(ref GraphWriter writer, object? value) => Write(ref writer, Cast(value));
 
     public object? ReadBoxed(ref GraphReader reader) => Read(ref reader);
 
@@ -48,22 +50,71 @@ internal abstract class ValueCodec<T> : IValueCodec
     }
 }
 
-/// <summary>Where encoding happens: the MessagePack writer plus what one pass over the graph needs.</summary>
-internal sealed class GraphWriter
+/// <summary>
+/// Where encoding happens: MessagePack-CSharp's writer plus the pass's <see cref="EncodeContext"/>. A ref struct
+/// (the writer is one), so codecs take it by <see langword="ref"/> and never copy it.
+/// </summary>
+internal ref struct GraphWriter
+{
+    public MessagePackWriter Msg;
+    public readonly EncodeContext Context;
+
+    public GraphWriter(MessagePackWriter msg, EncodeContext context)
+    {
+        Msg = msg;
+        Context = context;
+    }
+
+    /// <summary>Above zero inside immutable values: nested collections are written by value, without identity.</summary>
+    public readonly int ValueDepth
+    {
+        get => Context.ValueDepth;
+        set => Context.ValueDepth = value;
+    }
+
+    public readonly void Learn(Type type) => Context.Learn(type);
+
+    public readonly void Enter() => Context.Enter();
+
+    public readonly void Leave() => Context.Leave();
+
+    /// <inheritdoc cref="EncodeContext.BeginNode"/>
+    public readonly bool BeginNode(NodeHeader? header, object instance, out long id) => Context.BeginNode(header, instance, out id);
+
+    /// <summary>Writes a type name, or the index of its first occurrence in this value.</summary>
+    public void WriteTypeName(string name)
+    {
+        if (Context.TryGetTypeIndex(name, out var index))
+            Msg.Write(index);
+        else
+            Msg.WriteText(name);
+    }
+
+    public void WriteNodeMarker(sbyte kind, long id)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes, id);
+        Msg.WriteExtension(kind, bytes);
+    }
+
+    public void WriteReference(long id) => WriteNodeMarker(WireFormat.Reference, id);
+}
+
+/// <summary>What one encoding pass over a graph needs, and the reused output buffer (one per manager).</summary>
+internal sealed class EncodeContext
 {
     private static int s_lastEpoch;
+    private readonly ArrayBufferWriter<byte> _buffer;
     private Dictionary<string, int>? _typeNames;
     private HashSet<Type>? _registered;
     private Dictionary<object, long>? _plainIds;
 
-    public GraphWriter(Manager? owner, int initialCapacity = 256, TypeRegistry? registry = null)
+    public EncodeContext(Manager? owner, TypeRegistry? registry = null, int initialCapacity = 256)
     {
         Owner = owner;
         Registry = registry;
-        Msg = new MessagePackWriter(initialCapacity);
+        _buffer = new ArrayBufferWriter<byte>(Math.Max(initialCapacity, 1));
     }
-
-    public MessagePackWriter Msg { get; }
 
     /// <summary>Learns every user type written, so the writing manager can read its own values back.</summary>
     public TypeRegistry? Registry { get; }
@@ -82,19 +133,33 @@ internal sealed class GraphWriter
     /// <summary>Live nodes whose identity was written in this pass (for reachability after a commit).</summary>
     public int NodeCount { get; set; }
 
+    /// <summary>
+    /// Encodes <paramref name="value"/> as a whole stored value (header included) with <paramref name="codec"/>.
+    /// The memory is this context's buffer: valid until the next encode.
+    /// </summary>
+    public ReadOnlyMemory<byte> Encode(IValueCodec codec, object? value, byte flags = 0)
+    {
+        Begin();
+        _buffer.ResetWrittenCount();
+        var writer = new GraphWriter(new MessagePackWriter(_buffer), this);
+        WireFormat.WriteHeader(ref writer.Msg, flags);
+        codec.WriteBoxed(ref writer, value);
+        writer.Msg.Flush();
+        return _buffer.WrittenMemory;
+    }
+
+    /// <summary>Starts a pass: a new epoch, no type names or plain nodes seen yet.</summary>
     public void Begin()
     {
-        Msg.Reset();
         _typeNames?.Clear();
         _plainIds?.Clear();
         Epoch = Interlocked.Increment(ref s_lastEpoch);
         ValueDepth = 0;
         Depth = 0;
         NodeCount = 0;
-        WireFormat.WriteHeader(Msg);
     }
 
-    /// <summary>Teaches the registry a written type once per writer, not once per object.</summary>
+    /// <summary>Teaches the registry a written type once per context, not once per object.</summary>
     public void Learn(Type type)
     {
         if (Registry is null)
@@ -112,18 +177,15 @@ internal sealed class GraphWriter
 
     public void Leave() => Depth--;
 
-    /// <summary>Writes a type name, or the index of its first occurrence in this value.</summary>
-    public void WriteTypeName(string name)
+    /// <summary>The index of a type name written before in this value; else remembers it and returns false.</summary>
+    public bool TryGetTypeIndex(string name, out int index)
     {
         // Names come from the models, one string instance per type: compare references, don't hash text.
         _typeNames ??= new Dictionary<string, int>(ReferenceEqualityComparer.Instance);
-        if (_typeNames.TryGetValue(name, out var index))
-        {
-            Msg.Write(index);
-            return;
-        }
+        if (_typeNames.TryGetValue(name, out index))
+            return true;
         _typeNames.Add(name, _typeNames.Count);
-        Msg.Write(name);
+        return false;
     }
 
     /// <summary>
@@ -154,26 +216,17 @@ internal sealed class GraphWriter
         _plainIds.Add(instance, id);
         return true;
     }
-
-    public void WriteNodeMarker(sbyte kind, long id)
-    {
-        Span<byte> bytes = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(bytes, id);
-        Msg.WriteExtension(kind, bytes);
-    }
-
-    public void WriteReference(long id) => WriteNodeMarker(WireFormat.Reference, id);
 }
 
 /// <summary>Where decoding happens: the MessagePack reader plus the decode context.</summary>
 internal ref struct GraphReader
 {
-    public MessagePackReader Msg;
+    public WireReader Msg;
     public readonly DecodeContext Context;
 
-    public GraphReader(ReadOnlySpan<byte> data, DecodeContext context)
+    public GraphReader(ReadOnlyMemory<byte> data, DecodeContext context)
     {
-        Msg = new MessagePackReader(data);
+        Msg = new WireReader(data);
         Context = context;
     }
 }
@@ -245,7 +298,7 @@ internal sealed class DecodeContext
 
     public void SwapLater(ILiveNode node, object content) => _pending.Add((node, content));
 
-    public string ReadTypeName(ref MessagePackReader msg)
+    public string ReadTypeName(ref WireReader msg)
     {
         var offset = msg.Position;
         if (msg.PeekType() == MessagePackType.Integer)
@@ -264,8 +317,14 @@ internal sealed class DecodeContext
 /// <summary>Random 64-bit node ids: stable across managers and processes, never per-manager counters.</summary>
 internal static class NodeIds
 {
+    // Above zero: the next id of a sequential run (golden-store tests need reproducible bytes).
+    [ThreadStatic]
+    private static long t_sequential;
+
     public static long New()
     {
+        if (t_sequential > 0)
+            return t_sequential++;
         long id;
         do
             id = Random.Shared.NextInt64(long.MinValue, long.MaxValue);
@@ -273,7 +332,19 @@ internal static class NodeIds
         return id;
     }
 
-    public static long ReadMarker(ref MessagePackReader msg, sbyte expectedKind, out int offset)
+    /// <summary>Until disposed, ids on this thread are 1, 2, 3...: for tests that compare encoded bytes.</summary>
+    public static IDisposable Sequential()
+    {
+        t_sequential = 1;
+        return new SequentialScope();
+    }
+
+    private sealed class SequentialScope : IDisposable
+    {
+        public void Dispose() => t_sequential = 0;
+    }
+
+    public static long ReadMarker(ref WireReader msg, sbyte expectedKind, out int offset)
     {
         offset = msg.Position;
         var (kind, length) = msg.ReadExtensionHeader();

@@ -44,11 +44,9 @@ internal static class WireFormat
         Char = 9,
     }
 
-    public static void WriteHeader(MessagePackWriter writer)
+    public static void WriteHeader(ref MessagePack.MessagePackWriter writer, byte flags)
     {
-        writer.WriteRaw(Magic);
-        Span<byte> tail = [FormatVersion, 0];
-        writer.WriteRaw(tail);
+        writer.WriteBytes([.. Magic, FormatVersion, flags]);
     }
 
     /// <summary>Checks the header and returns the offset of the root value.</summary>

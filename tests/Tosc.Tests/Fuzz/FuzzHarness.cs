@@ -168,9 +168,9 @@ internal sealed class FuzzHarness : IDisposable
     }
 
     /// <summary>The same steps as Manager.Decode, minus its catch-all.</summary>
-    public static object? DecodeRaw(ReadOnlySpan<byte> data, Type declared, DecodeContext context)
+    public static object? DecodeRaw(ReadOnlyMemory<byte> data, Type declared, DecodeContext context)
     {
-        var start = WireFormat.CheckHeader(data);
+        var start = WireFormat.CheckHeader(data.Span);
         var reader = new GraphReader(data[start..], context);
         var value = Codecs.For(declared).ReadBoxed(ref reader);
         if (!reader.Msg.End)

@@ -1,4 +1,5 @@
 using Tosc.Serialization;
+using MessagePackWriter = MessagePack.MessagePackWriter;
 using Xunit;
 using static Tosc.Tests.Serialization.MessagePackTestKit;
 
@@ -15,7 +16,7 @@ public class MessagePackHostileInputTests
         for (int length = 0; length < document.Length; length++)
         {
             byte[] prefix = document[..length];
-            var e = Fails(prefix, (ref MessagePackReader r) => r.Skip());
+            var e = Fails(prefix, (ref WireReader r) => r.Skip());
             Assert.Contains("offset", e.Message, StringComparison.Ordinal);
         }
     }
@@ -28,7 +29,7 @@ public class MessagePackHostileInputTests
         for (int length = 0; length < document.Length; length++)
         {
             byte[] prefix = document[..length];
-            Fails(prefix, (ref MessagePackReader r) => ReadAnyWithTypedReads(ref r));
+            Fails(prefix, (ref WireReader r) => ReadAnyWithTypedReads(ref r));
         }
     }
 
@@ -45,7 +46,7 @@ public class MessagePackHostileInputTests
         byte[] bytes = Bytes(hex);
         for (int length = 1; length < bytes.Length; length++)
         {
-            var e = Fails(bytes[..length], (ref MessagePackReader r) => r.ReadInt64());
+            var e = Fails(bytes[..length], (ref WireReader r) => r.ReadInt64());
             Assert.Contains("end of data at offset 0", e.Message, StringComparison.Ordinal);
             Assert.Contains(MessagePackCode.FormatName(bytes[0]), e.Message, StringComparison.Ordinal);
         }
@@ -60,7 +61,7 @@ public class MessagePackHostileInputTests
         byte[] bytes = Bytes(hex);
         for (int length = 0; length < bytes.Length; length++)
         {
-            Fails(bytes[..length], (ref MessagePackReader r) => r.ReadDouble());
+            Fails(bytes[..length], (ref WireReader r) => r.ReadDouble());
         }
     }
 
@@ -70,29 +71,29 @@ public class MessagePackHostileInputTests
         byte[] bytes = Bytes("01");
         ReaderAction[] reads =
         [
-            (ref MessagePackReader r) => r.PeekType(),
-            (ref MessagePackReader r) => r.PeekCode(),
-            (ref MessagePackReader r) => r.TryReadNil(),
-            (ref MessagePackReader r) => r.ReadNil(),
-            (ref MessagePackReader r) => r.ReadBoolean(),
-            (ref MessagePackReader r) => r.ReadInt64(),
-            (ref MessagePackReader r) => r.ReadUInt64(),
-            (ref MessagePackReader r) => r.ReadInt32(),
-            (ref MessagePackReader r) => r.ReadDouble(),
-            (ref MessagePackReader r) => r.ReadSingle(),
-            (ref MessagePackReader r) => r.ReadString(),
-            (ref MessagePackReader r) => r.ReadStringSpan(),
-            (ref MessagePackReader r) => r.ReadBinary(),
-            (ref MessagePackReader r) => r.ReadArrayHeader(),
-            (ref MessagePackReader r) => r.ReadMapHeader(),
-            (ref MessagePackReader r) => r.ReadExtensionHeader(),
-            (ref MessagePackReader r) => r.ReadRaw(1),
-            (ref MessagePackReader r) => r.Skip(),
+            (ref WireReader r) => r.PeekType(),
+            (ref WireReader r) => r.PeekCode(),
+            (ref WireReader r) => r.TryReadNil(),
+            (ref WireReader r) => r.ReadNil(),
+            (ref WireReader r) => r.ReadBoolean(),
+            (ref WireReader r) => r.ReadInt64(),
+            (ref WireReader r) => r.ReadUInt64(),
+            (ref WireReader r) => r.ReadInt32(),
+            (ref WireReader r) => r.ReadDouble(),
+            (ref WireReader r) => r.ReadSingle(),
+            (ref WireReader r) => r.ReadString(),
+            (ref WireReader r) => r.ReadStringSpan(),
+            (ref WireReader r) => r.ReadBinary(),
+            (ref WireReader r) => r.ReadArrayHeader(),
+            (ref WireReader r) => r.ReadMapHeader(),
+            (ref WireReader r) => r.ReadExtensionHeader(),
+            (ref WireReader r) => r.ReadRaw(1),
+            (ref WireReader r) => r.Skip(),
         ];
 
         foreach (ReaderAction read in reads)
         {
-            var e = Fails(bytes, (ref MessagePackReader r) =>
+            var e = Fails(bytes, (ref WireReader r) =>
             {
                 r.ReadInt64();
                 read(ref r);
@@ -116,20 +117,20 @@ public class MessagePackHostileInputTests
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         var e = isString
-            ? Fails(bytes, (ref MessagePackReader r) => r.ReadString())
-            : Fails(bytes, (ref MessagePackReader r) => r.ReadBinary());
+            ? Fails(bytes, (ref WireReader r) => r.ReadString())
+            : Fails(bytes, (ref WireReader r) => r.ReadBinary());
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.StartsWith($"The {format} at offset 0 declares", e.Message, StringComparison.Ordinal);
         Assert.Contains($"but only {bytes.Length - headerSize} remain at offset {headerSize}", e.Message, StringComparison.Ordinal);
         Assert.True(allocated < 200_000, $"Allocated {allocated} bytes.");
-        Fails(bytes, (ref MessagePackReader r) => r.Skip());
+        Fails(bytes, (ref WireReader r) => r.Skip());
     }
 
     [Fact]
     public void Str32DeclaringFourGibibytes_NamesTheDeclaredAndRemainingBytes()
     {
-        var e = Fails("db ffffffff 616263", (ref MessagePackReader r) => r.ReadString());
+        var e = Fails("db ffffffff 616263", (ref WireReader r) => r.ReadString());
 
         Assert.Equal("The str 32 at offset 0 declares 4294967295 bytes but only 3 remain at offset 5.", e.Message);
     }
@@ -148,22 +149,22 @@ public class MessagePackHostileInputTests
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         var e = isArray
-            ? Fails(bytes, (ref MessagePackReader r) => r.ReadArrayHeader())
-            : Fails(bytes, (ref MessagePackReader r) => r.ReadMapHeader());
+            ? Fails(bytes, (ref WireReader r) => r.ReadArrayHeader())
+            : Fails(bytes, (ref WireReader r) => r.ReadMapHeader());
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.StartsWith($"The {format} at offset 0 declares", e.Message, StringComparison.Ordinal);
         Assert.True(allocated < 200_000, $"Allocated {allocated} bytes.");
-        Fails(bytes, (ref MessagePackReader r) => r.Skip());
+        Fails(bytes, (ref WireReader r) => r.Skip());
     }
 
     [Fact]
     public void ContainerCountsThatFitTheRemainingBytes_AreAccepted()
     {
-        var array = new MessagePackReader(Bytes("93 c0 c0 c0"));
+        var array = new WireReader(Bytes("93 c0 c0 c0"));
         Assert.Equal(3, array.ReadArrayHeader());
 
-        var map = new MessagePackReader(Bytes("82 c0 c0 c0 c0"));
+        var map = new WireReader(Bytes("82 c0 c0 c0 c0"));
         Assert.Equal(2, map.ReadMapHeader());
     }
 
@@ -175,16 +176,16 @@ public class MessagePackHostileInputTests
     [InlineData("d4 01")]
     public void ExtensionLengthsLargerThanTheRemainingBytes_Throw(string hex)
     {
-        var e = Fails(hex, (ref MessagePackReader r) => r.ReadExtensionHeader());
+        var e = Fails(hex, (ref WireReader r) => r.ReadExtensionHeader());
 
         Assert.Contains("at offset 0 declares", e.Message, StringComparison.Ordinal);
-        Fails(hex, (ref MessagePackReader r) => r.Skip());
+        Fails(hex, (ref WireReader r) => r.Skip());
     }
 
     [Fact]
     public void ReadRaw_PastTheEnd_ThrowsToscDataException()
     {
-        var e2 = Fails("01 aabb", (ref MessagePackReader r) =>
+        var e2 = Fails("01 aabb", (ref WireReader r) =>
         {
             r.ReadInt64();
             r.ReadRaw(3);
@@ -198,7 +199,7 @@ public class MessagePackHostileInputTests
     {
         byte[] bytes = Bytes("92 01 c1");
 
-        var peek = Fails(bytes, (ref MessagePackReader r) =>
+        var peek = Fails(bytes, (ref WireReader r) =>
         {
             r.ReadArrayHeader();
             r.ReadInt64();
@@ -206,10 +207,10 @@ public class MessagePackHostileInputTests
         });
         Assert.Contains("0xc1 at offset 2", peek.Message, StringComparison.Ordinal);
 
-        var skip = Fails(bytes, (ref MessagePackReader r) => r.Skip());
+        var skip = Fails(bytes, (ref WireReader r) => r.Skip());
         Assert.Contains("0xc1 at offset 2", skip.Message, StringComparison.Ordinal);
 
-        var read = Fails("c1", (ref MessagePackReader r) => r.ReadString());
+        var read = Fails("c1", (ref WireReader r) => r.ReadString());
         Assert.Contains("never-used byte 0xc1", read.Message, StringComparison.Ordinal);
     }
 
@@ -223,9 +224,9 @@ public class MessagePackHostileInputTests
     [InlineData("a4 f4908080")] // above U+10FFFF
     public void InvalidUtf8_IsRejectedByReadString(string hex)
     {
-        var reader = new MessagePackReader(Bytes(hex));
+        var reader = new WireReader(Bytes(hex));
 
-        ToscDataException e = AssertFailsAt(ref reader, 0, (ref MessagePackReader r) => r.ReadString());
+        ToscDataException e = AssertFailsAt(ref reader, 0, (ref WireReader r) => r.ReadString());
 
         Assert.Contains("offset 0", e.Message, StringComparison.Ordinal);
         Assert.True(e.Message.Contains("not valid UTF-8", StringComparison.Ordinal) || e.Message.Contains("declares", StringComparison.Ordinal), e.Message);
@@ -234,7 +235,7 @@ public class MessagePackHostileInputTests
     [Fact]
     public void InvalidUtf8_IsStillAvailableAsRawBytes()
     {
-        byte[] raw = ReadWhole(Bytes("a2 c328"), (ref MessagePackReader r) => r.ReadStringSpan().ToArray());
+        byte[] raw = ReadWhole(Bytes("a2 c328"), (ref WireReader r) => r.ReadStringSpan().ToArray());
 
         Assert.Equal(Bytes("c328"), raw);
     }
@@ -242,22 +243,22 @@ public class MessagePackHostileInputTests
     [Fact]
     public void AFailedRead_LeavesThePositionWhereItWas()
     {
-        var reader = new MessagePackReader(Bytes("01 a2 c328 cf ffffffffffffffff d1 8000 92 c0"));
+        var reader = new WireReader(Bytes("01 a2 c328 cf ffffffffffffffff d1 8000 92 c0"));
         reader.ReadInt64();
 
-        AssertFailsAt(ref reader, 1, (ref MessagePackReader r) => r.ReadString());
-        AssertFailsAt(ref reader, 1, (ref MessagePackReader r) => r.ReadInt64());
+        AssertFailsAt(ref reader, 1, (ref WireReader r) => r.ReadString());
+        AssertFailsAt(ref reader, 1, (ref WireReader r) => r.ReadInt64());
         reader.ReadStringSpan();
-        AssertFailsAt(ref reader, 4, (ref MessagePackReader r) => r.ReadInt64());
-        AssertFailsAt(ref reader, 4, (ref MessagePackReader r) => r.ReadInt32());
+        AssertFailsAt(ref reader, 4, (ref WireReader r) => r.ReadInt64());
+        AssertFailsAt(ref reader, 4, (ref WireReader r) => r.ReadInt32());
         reader.ReadUInt64();
-        AssertFailsAt(ref reader, 13, (ref MessagePackReader r) => r.ReadUInt64());
+        AssertFailsAt(ref reader, 13, (ref WireReader r) => r.ReadUInt64());
         reader.ReadInt32();
-        AssertFailsAt(ref reader, 16, (ref MessagePackReader r) => r.Skip());
-        AssertFailsAt(ref reader, 16, (ref MessagePackReader r) => r.ReadArrayHeader());
+        AssertFailsAt(ref reader, 16, (ref WireReader r) => r.Skip());
+        AssertFailsAt(ref reader, 16, (ref WireReader r) => r.ReadArrayHeader());
     }
 
-    private static ToscDataException AssertFailsAt(ref MessagePackReader reader, int position, ReaderAction action)
+    private static ToscDataException AssertFailsAt(ref WireReader reader, int position, ReaderAction action)
     {
         Assert.Equal(position, reader.Position);
         ToscDataException? caught = null;
@@ -278,7 +279,7 @@ public class MessagePackHostileInputTests
     [Fact]
     public void TypeMismatch_NamesExpectedAndFoundTypesAndTheOffset()
     {
-        var e = Fails("c0 cd012c", (ref MessagePackReader r) =>
+        var e = Fails("c0 cd012c", (ref WireReader r) =>
         {
             r.ReadNil();
             r.ReadString();
@@ -286,23 +287,23 @@ public class MessagePackHostileInputTests
 
         Assert.Equal("Expected a string at offset 1 but found an integer (uint 16, 0xcd).", e.Message);
         Assert.Contains("Expected binary data at offset 0 but found a string (fixstr, 0xa1)",
-            Fails("a1 61", (ref MessagePackReader r) => r.ReadBinary()).Message, StringComparison.Ordinal);
+            Fails("a1 61", (ref WireReader r) => r.ReadBinary()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected an array at offset 0 but found a map (fixmap, 0x80)",
-            Fails("80", (ref MessagePackReader r) => r.ReadArrayHeader()).Message, StringComparison.Ordinal);
+            Fails("80", (ref WireReader r) => r.ReadArrayHeader()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected a map at offset 0 but found an array (fixarray, 0x90)",
-            Fails("90", (ref MessagePackReader r) => r.ReadMapHeader()).Message, StringComparison.Ordinal);
+            Fails("90", (ref WireReader r) => r.ReadMapHeader()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected a boolean at offset 0 but found nil",
-            Fails("c0", (ref MessagePackReader r) => r.ReadBoolean()).Message, StringComparison.Ordinal);
+            Fails("c0", (ref WireReader r) => r.ReadBoolean()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected nil at offset 0 but found a boolean (false, 0xc2)",
-            Fails("c2", (ref MessagePackReader r) => r.ReadNil()).Message, StringComparison.Ordinal);
+            Fails("c2", (ref WireReader r) => r.ReadNil()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected a float at offset 0 but found a string",
-            Fails("a0", (ref MessagePackReader r) => r.ReadDouble()).Message, StringComparison.Ordinal);
+            Fails("a0", (ref WireReader r) => r.ReadDouble()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected an extension at offset 0 but found binary data (bin 8, 0xc4)",
-            Fails("c4 00", (ref MessagePackReader r) => r.ReadExtensionHeader()).Message, StringComparison.Ordinal);
+            Fails("c4 00", (ref WireReader r) => r.ReadExtensionHeader()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected an integer at offset 0 but found a float (float 64, 0xcb)",
-            Fails("cb 3ff8000000000000", (ref MessagePackReader r) => r.ReadInt64()).Message, StringComparison.Ordinal);
+            Fails("cb 3ff8000000000000", (ref WireReader r) => r.ReadInt64()).Message, StringComparison.Ordinal);
         Assert.Contains("Expected a string at offset 0 but found nil",
-            Fails("c0", (ref MessagePackReader r) => r.ReadStringSpan()).Message, StringComparison.Ordinal);
+            Fails("c0", (ref WireReader r) => r.ReadStringSpan()).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -310,17 +311,17 @@ public class MessagePackHostileInputTests
     {
         Assert.Equal(
             "The integer 18446744073709551615 at offset 0 does not fit in a 64-bit signed integer (at most 9223372036854775807).",
-            Fails("cf ffffffffffffffff", (ref MessagePackReader r) => r.ReadInt64()).Message);
+            Fails("cf ffffffffffffffff", (ref WireReader r) => r.ReadInt64()).Message);
         Assert.Contains("The integer 9223372036854775808 at offset 0",
-            Fails("cf 8000000000000000", (ref MessagePackReader r) => r.ReadInt64()).Message, StringComparison.Ordinal);
+            Fails("cf 8000000000000000", (ref WireReader r) => r.ReadInt64()).Message, StringComparison.Ordinal);
         Assert.Contains("The integer -1 at offset 0 does not fit in an unsigned 64-bit integer",
-            Fails("ff", (ref MessagePackReader r) => r.ReadUInt64()).Message, StringComparison.Ordinal);
+            Fails("ff", (ref WireReader r) => r.ReadUInt64()).Message, StringComparison.Ordinal);
         Assert.Contains("The integer -9223372036854775808 at offset 0",
-            Fails("d3 8000000000000000", (ref MessagePackReader r) => r.ReadUInt64()).Message, StringComparison.Ordinal);
+            Fails("d3 8000000000000000", (ref WireReader r) => r.ReadUInt64()).Message, StringComparison.Ordinal);
         Assert.Contains("The integer 2147483648 at offset 0 does not fit in a 32-bit signed integer",
-            Fails("ce 80000000", (ref MessagePackReader r) => r.ReadInt32()).Message, StringComparison.Ordinal);
+            Fails("ce 80000000", (ref WireReader r) => r.ReadInt32()).Message, StringComparison.Ordinal);
         Assert.Contains("The integer -2147483649 at offset 0",
-            Fails("d3 ffffffff7fffffff", (ref MessagePackReader r) => r.ReadInt32()).Message, StringComparison.Ordinal);
+            Fails("d3 ffffffff7fffffff", (ref WireReader r) => r.ReadInt32()).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -332,7 +333,7 @@ public class MessagePackHostileInputTests
         bytes[depth] = 0xc0;
         bytes[depth + 1] = 0x2a;
 
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
         reader.Skip();
 
         Assert.Equal(depth + 1, reader.Position);
@@ -345,7 +346,7 @@ public class MessagePackHostileInputTests
         byte[] bytes = new byte[1_000_000];
         bytes.AsSpan().Fill(0x91);
 
-        var e = Fails(bytes, (ref MessagePackReader r) => r.Skip());
+        var e = Fails(bytes, (ref WireReader r) => r.Skip());
 
         Assert.Contains("offset", e.Message, StringComparison.Ordinal);
     }
@@ -357,7 +358,7 @@ public class MessagePackHostileInputTests
         byte[] bytes = new byte[1_000_000];
         bytes.AsSpan().Fill(0x9f);
 
-        var e = Fails(bytes, (ref MessagePackReader r) => r.Skip());
+        var e = Fails(bytes, (ref WireReader r) => r.Skip());
 
         Assert.Contains("still needs", e.Message, StringComparison.Ordinal);
         Assert.Contains("at offset 0", e.Message, StringComparison.Ordinal);
@@ -408,7 +409,7 @@ public class MessagePackHostileInputTests
         {
             try
             {
-                var reader = new MessagePackReader(bytes);
+                var reader = new WireReader(bytes);
                 while (!reader.End)
                 {
                     int before = reader.Position;

@@ -1,11 +1,14 @@
 using Tosc.Serialization;
+using MessagePackWriter = MessagePack.MessagePackWriter;
 using Xunit;
 
 namespace Tosc.Tests.Serialization;
 
-internal delegate void ReaderAction(ref MessagePackReader reader);
+internal delegate void ReaderAction(ref WireReader reader);
 
-internal delegate T ReaderFunc<out T>(ref MessagePackReader reader);
+internal delegate void WriterAction(ref MessagePackWriter writer);
+
+internal delegate T ReaderFunc<out T>(ref WireReader reader);
 
 /// <summary>Helpers shared by the MessagePack tests.</summary>
 internal static class MessagePackTestKit
@@ -14,17 +17,20 @@ internal static class MessagePackTestKit
 
     public static string Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(bytes);
 
-    public static byte[] Encode(Action<MessagePackWriter> write)
+    /// <summary>Runs <paramref name="write"/> on a MessagePack-CSharp writer, as the codecs use it, and returns the bytes.</summary>
+    public static byte[] Encode(WriterAction write)
     {
-        var writer = new MessagePackWriter();
-        write(writer);
-        return writer.ToArray();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        write(ref writer);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Reads one value from <paramref name="bytes"/> and checks that it used every byte.</summary>
     public static T ReadWhole<T>(byte[] bytes, ReaderFunc<T> read)
     {
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
         T value = read(ref reader);
         Assert.True(reader.End, $"The read stopped at offset {reader.Position} of {bytes.Length}.");
         return value;
@@ -34,14 +40,14 @@ internal static class MessagePackTestKit
     public static ToscDataException Fails(byte[] bytes, ReaderAction action) =>
         Assert.Throws<ToscDataException>(() =>
         {
-            var reader = new MessagePackReader(bytes);
+            var reader = new WireReader(bytes);
             action(ref reader);
         });
 
     public static ToscDataException Fails(string hex, ReaderAction action) => Fails(Bytes(hex), action);
 
-    /// <summary>Reads one value of any type through the typed reads (not <see cref="MessagePackReader.Skip"/>), iteratively.</summary>
-    public static void ReadAnyWithTypedReads(ref MessagePackReader reader)
+    /// <summary>Reads one value of any type through the typed reads (not <see cref="WireReader.Skip"/>), iteratively.</summary>
+    public static void ReadAnyWithTypedReads(ref WireReader reader)
     {
         long pending = 1;
         while (pending-- > 0)
@@ -73,46 +79,44 @@ internal static class MessagePackTestKit
     }
 
     /// <summary>A map that holds one value of every format family, nested a few levels.</summary>
-    public static byte[] RichDocument()
+    public static byte[] RichDocument() => Encode(static (ref MessagePackWriter w) =>
     {
-        var w = new MessagePackWriter(0);
         w.WriteMapHeader(9);
-        w.Write("nil");
+        w.WriteText("nil");
         w.WriteNil();
-        w.Write("bools");
+        w.WriteText("bools");
         w.WriteArrayHeader(2);
         w.Write(true);
         w.Write(false);
-        w.Write("ints");
+        w.WriteText("ints");
         w.WriteArrayHeader(10);
         foreach (long v in new long[] { 0, 127, 200, 60000, 4_000_000_000, -5, -100, -30000, -2_000_000_000, long.MinValue })
         {
             w.Write(v);
         }
 
-        w.Write("big");
+        w.WriteText("big");
         w.Write(ulong.MaxValue);
-        w.Write("floats");
+        w.WriteText("floats");
         w.WriteArrayHeader(2);
         w.Write(1.25f);
         w.Write(-2.5e300);
-        w.Write("strings");
+        w.WriteText("strings");
         w.WriteArrayHeader(3);
-        w.Write("");
-        w.Write("héllo 😀");
-        w.Write(new string('x', 300));
-        w.Write("bin");
-        w.WriteBinary(new byte[] { 1, 2, 3 });
-        w.Write("ext");
+        w.WriteText("");
+        w.WriteText("héllo 😀");
+        w.WriteText(new string('x', 300));
+        w.WriteText("bin");
+        w.WriteBinary([1, 2, 3]);
+        w.WriteText("ext");
         w.WriteArrayHeader(2);
-        w.WriteExtension(7, new byte[] { 9, 9, 9, 9 });
-        w.WriteExtension(-1, new byte[] { 1, 2, 3 });
-        w.Write("nested");
+        w.WriteExtension(7, [9, 9, 9, 9]);
+        w.WriteExtension(-1, [1, 2, 3]);
+        w.WriteText("nested");
         w.WriteMapHeader(1);
         w.Write(1);
         w.WriteArrayHeader(1);
         w.WriteArrayHeader(1);
         w.WriteMapHeader(0);
-        return w.ToArray();
-    }
+    });
 }

@@ -1,11 +1,12 @@
 using System.Text;
 using Tosc.Serialization;
+using MessagePackWriter = MessagePack.MessagePackWriter;
 using Xunit;
 using static Tosc.Tests.Serialization.MessagePackTestKit;
 
 namespace Tosc.Tests.Serialization;
 
-/// <summary>Encodings against the msgpack spec and round trips through <see cref="MessagePackWriter"/> and <see cref="MessagePackReader"/>.</summary>
+/// <summary>Encodings against the msgpack spec and round trips through <see cref="MessagePackWriter"/> and <see cref="WireReader"/>.</summary>
 public class MessagePackTests
 {
     [Theory]
@@ -33,12 +34,12 @@ public class MessagePackTests
     [InlineData(long.MinValue, "d38000000000000000")]
     public void WriteInt64_UsesTheSmallestFormat_AndReadsBack(long value, string expectedHex)
     {
-        byte[] bytes = Encode(w => w.Write(value));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.Write(value));
 
         Assert.Equal(expectedHex, Hex(bytes));
-        Assert.Equal(value, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadInt64()));
-        Assert.Equal((double)value, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadDouble()));
-        Assert.Equal(MessagePackType.Integer, new MessagePackReader(bytes).PeekType());
+        Assert.Equal(value, ReadWhole(bytes, (ref WireReader r) => r.ReadInt64()));
+        Assert.Equal((double)value, ReadWhole(bytes, (ref WireReader r) => r.ReadDouble()));
+        Assert.Equal(MessagePackType.Integer, new WireReader(bytes).PeekType());
     }
 
     [Theory]
@@ -51,11 +52,11 @@ public class MessagePackTests
     [InlineData(ulong.MaxValue, "cfffffffffffffffff")]
     public void WriteUInt64_UsesTheSmallestFormat_AndReadsBack(ulong value, string expectedHex)
     {
-        byte[] bytes = Encode(w => w.Write(value));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.Write(value));
 
         Assert.Equal(expectedHex, Hex(bytes));
-        Assert.Equal(value, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadUInt64()));
-        Assert.Equal((double)value, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadDouble()));
+        Assert.Equal(value, ReadWhole(bytes, (ref WireReader r) => r.ReadUInt64()));
+        Assert.Equal((double)value, ReadWhole(bytes, (ref WireReader r) => r.ReadDouble()));
     }
 
     [Fact]
@@ -63,8 +64,8 @@ public class MessagePackTests
     {
         foreach (int value in new[] { 0, 127, 128, -32, -33, short.MinValue, int.MinValue, int.MaxValue })
         {
-            Assert.Equal(Hex(Encode(w => w.Write((long)value))), Hex(Encode(w => w.Write(value))));
-            Assert.Equal(value, ReadWhole(Encode(w => w.Write(value)), (ref MessagePackReader r) => r.ReadInt32()));
+            Assert.Equal(Hex(Encode((ref MessagePackWriter w) => w.Write((long)value))), Hex(Encode((ref MessagePackWriter w) => w.Write(value))));
+            Assert.Equal(value, ReadWhole(Encode((ref MessagePackWriter w) => w.Write(value)), (ref WireReader r) => r.ReadInt32()));
         }
     }
 
@@ -77,35 +78,35 @@ public class MessagePackTests
     [InlineData("cc 00", 0L)]
     public void ReadInt64_AcceptsNonCanonicalFormats(string hex, long expected)
     {
-        Assert.Equal(expected, ReadWhole(Bytes(hex), (ref MessagePackReader r) => r.ReadInt64()));
+        Assert.Equal(expected, ReadWhole(Bytes(hex), (ref WireReader r) => r.ReadInt64()));
     }
 
     [Fact]
     public void ReadUInt64_AcceptsSignedFormatsHoldingNonNegativeValues()
     {
-        Assert.Equal(5UL, ReadWhole(Bytes("d3 0000000000000005"), (ref MessagePackReader r) => r.ReadUInt64()));
-        Assert.Equal(127UL, ReadWhole(Bytes("d0 7f"), (ref MessagePackReader r) => r.ReadUInt64()));
+        Assert.Equal(5UL, ReadWhole(Bytes("d3 0000000000000005"), (ref WireReader r) => r.ReadUInt64()));
+        Assert.Equal(127UL, ReadWhole(Bytes("d0 7f"), (ref WireReader r) => r.ReadUInt64()));
     }
 
     [Fact]
     public void NilAndBooleans_EncodeAsTheSpecSays()
     {
-        Assert.Equal("c0", Hex(Encode(w => w.WriteNil())));
-        Assert.Equal("c0", Hex(Encode(w => w.Write((string?)null))));
-        Assert.Equal("c2", Hex(Encode(w => w.Write(false))));
-        Assert.Equal("c3", Hex(Encode(w => w.Write(true))));
+        Assert.Equal("c0", Hex(Encode((ref MessagePackWriter w) => w.WriteNil())));
+        Assert.Equal("c0", Hex(Encode((ref MessagePackWriter w) => w.WriteText(null))));
+        Assert.Equal("c2", Hex(Encode((ref MessagePackWriter w) => w.Write(false))));
+        Assert.Equal("c3", Hex(Encode((ref MessagePackWriter w) => w.Write(true))));
 
-        Assert.True(ReadWhole(Bytes("c3"), (ref MessagePackReader r) => r.ReadBoolean()));
-        Assert.False(ReadWhole(Bytes("c2"), (ref MessagePackReader r) => r.ReadBoolean()));
-        Assert.Null(ReadWhole(Bytes("c0"), (ref MessagePackReader r) => r.ReadString()));
-        Assert.Equal(MessagePackType.Nil, new MessagePackReader(Bytes("c0")).PeekType());
-        Assert.Equal(MessagePackType.Boolean, new MessagePackReader(Bytes("c2")).PeekType());
+        Assert.True(ReadWhole(Bytes("c3"), (ref WireReader r) => r.ReadBoolean()));
+        Assert.False(ReadWhole(Bytes("c2"), (ref WireReader r) => r.ReadBoolean()));
+        Assert.Null(ReadWhole(Bytes("c0"), (ref WireReader r) => r.ReadString()));
+        Assert.Equal(MessagePackType.Nil, new WireReader(Bytes("c0")).PeekType());
+        Assert.Equal(MessagePackType.Boolean, new WireReader(Bytes("c2")).PeekType());
     }
 
     [Fact]
     public void TryReadNil_ConsumesOnlyNil()
     {
-        var reader = new MessagePackReader(Bytes("c0 01"));
+        var reader = new WireReader(Bytes("c0 01"));
 
         Assert.True(reader.TryReadNil());
         Assert.Equal(1, reader.Position);
@@ -119,9 +120,9 @@ public class MessagePackTests
     [Fact]
     public void Floats_EncodeAsBigEndianIeee754()
     {
-        Assert.Equal("ca3fc00000", Hex(Encode(w => w.Write(1.5f))));
-        Assert.Equal("cb3ff8000000000000", Hex(Encode(w => w.Write(1.5))));
-        Assert.Equal("cbc000000000000000", Hex(Encode(w => w.Write(-2.0))));
+        Assert.Equal("ca3fc00000", Hex(Encode((ref MessagePackWriter w) => w.Write(1.5f))));
+        Assert.Equal("cb3ff8000000000000", Hex(Encode((ref MessagePackWriter w) => w.Write(1.5))));
+        Assert.Equal("cbc000000000000000", Hex(Encode((ref MessagePackWriter w) => w.Write(-2.0))));
     }
 
     [Theory]
@@ -136,11 +137,11 @@ public class MessagePackTests
     [InlineData(0.1)]
     public void Doubles_RoundTripBitForBit(double value)
     {
-        byte[] bytes = Encode(w => w.Write(value));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.Write(value));
 
         Assert.Equal(9, bytes.Length);
-        Assert.Equal(MessagePackType.Float, new MessagePackReader(bytes).PeekType());
-        double read = ReadWhole(bytes, (ref MessagePackReader r) => r.ReadDouble());
+        Assert.Equal(MessagePackType.Float, new WireReader(bytes).PeekType());
+        double read = ReadWhole(bytes, (ref WireReader r) => r.ReadDouble());
         Assert.Equal(BitConverter.DoubleToInt64Bits(value), BitConverter.DoubleToInt64Bits(read));
     }
 
@@ -153,28 +154,28 @@ public class MessagePackTests
     [InlineData(float.NaN)]
     public void Singles_RoundTripBitForBit(float value)
     {
-        byte[] bytes = Encode(w => w.Write(value));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.Write(value));
 
         Assert.Equal(5, bytes.Length);
-        float read = ReadWhole(bytes, (ref MessagePackReader r) => r.ReadSingle());
+        float read = ReadWhole(bytes, (ref WireReader r) => r.ReadSingle());
         Assert.Equal(BitConverter.SingleToInt32Bits(value), BitConverter.SingleToInt32Bits(read));
-        Assert.Equal((double)value, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadDouble()));
+        Assert.Equal((double)value, ReadWhole(bytes, (ref WireReader r) => r.ReadDouble()));
     }
 
     [Fact]
     public void NegativeZero_KeepsItsSign()
     {
-        Assert.Equal("cb8000000000000000", Hex(Encode(w => w.Write(-0.0))));
-        Assert.Equal("ca80000000", Hex(Encode(w => w.Write(-0.0f))));
-        Assert.True(double.IsNegative(ReadWhole(Bytes("cb8000000000000000"), (ref MessagePackReader r) => r.ReadDouble())));
-        Assert.True(float.IsNegative(ReadWhole(Bytes("ca80000000"), (ref MessagePackReader r) => r.ReadSingle())));
+        Assert.Equal("cb8000000000000000", Hex(Encode((ref MessagePackWriter w) => w.Write(-0.0))));
+        Assert.Equal("ca80000000", Hex(Encode((ref MessagePackWriter w) => w.Write(-0.0f))));
+        Assert.True(double.IsNegative(ReadWhole(Bytes("cb8000000000000000"), (ref WireReader r) => r.ReadDouble())));
+        Assert.True(float.IsNegative(ReadWhole(Bytes("ca80000000"), (ref WireReader r) => r.ReadSingle())));
     }
 
     [Fact]
     public void ReadDouble_AcceptsIntegers()
     {
-        Assert.Equal(-33.0, ReadWhole(Bytes("d0df"), (ref MessagePackReader r) => r.ReadDouble()));
-        Assert.Equal(7.0f, ReadWhole(Bytes("07"), (ref MessagePackReader r) => r.ReadSingle()));
+        Assert.Equal(-33.0, ReadWhole(Bytes("d0df"), (ref WireReader r) => r.ReadDouble()));
+        Assert.Equal(7.0f, ReadWhole(Bytes("07"), (ref WireReader r) => r.ReadSingle()));
     }
 
     [Theory]
@@ -185,10 +186,10 @@ public class MessagePackTests
     [InlineData("😀", "a4f09f9880")]
     public void Strings_EncodeAsUtf8InAFixStr(string value, string expectedHex)
     {
-        byte[] bytes = Encode(w => w.Write(value));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.WriteText(value));
 
         Assert.Equal(expectedHex, Hex(bytes));
-        Assert.Equal(value, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadString()));
+        Assert.Equal(value, ReadWhole(bytes, (ref WireReader r) => r.ReadString()));
     }
 
     [Theory]
@@ -203,12 +204,12 @@ public class MessagePackTests
     public void Strings_UseTheSmallestHeaderForTheirByteCount(int byteCount, string expectedHeaderHex)
     {
         string ascii = new('q', byteCount);
-        byte[] bytes = Encode(w => w.Write(ascii));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.WriteText(ascii));
 
         Assert.Equal(expectedHeaderHex, Hex(bytes.AsSpan(0, expectedHeaderHex.Length / 2)));
         Assert.Equal(expectedHeaderHex.Length / 2 + byteCount, bytes.Length);
-        Assert.Equal(ascii, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadString()));
-        Assert.Equal(bytes, Encode(w => w.WriteString(Encoding.UTF8.GetBytes(ascii))));
+        Assert.Equal(ascii, ReadWhole(bytes, (ref WireReader r) => r.ReadString()));
+        Assert.Equal(bytes, Encode((ref MessagePackWriter w) => w.WriteString(Encoding.UTF8.GetBytes(ascii))));
     }
 
     [Theory]
@@ -224,27 +225,28 @@ public class MessagePackTests
     {
         string value = string.Concat(Enumerable.Repeat(unit, repeat));
         int byteCount = Encoding.UTF8.GetByteCount(value);
-        byte[] bytes = Encode(w => w.Write(value));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.WriteText(value));
         int headerSize = expectedHeaderHex.Length / 2;
 
         Assert.Equal(expectedHeaderHex, Hex(bytes.AsSpan(0, headerSize)));
         Assert.Equal(headerSize + byteCount, bytes.Length);
         Assert.Equal(Encoding.UTF8.GetBytes(value), bytes.AsSpan(headerSize).ToArray());
-        Assert.Equal(value, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadString()));
+        Assert.Equal(value, ReadWhole(bytes, (ref WireReader r) => r.ReadString()));
     }
 
     [Fact]
     public void Strings_WrittenAfterOtherValues_KeepTheEarlierBytes()
     {
-        var w = new MessagePackWriter(4);
-        w.WriteArrayHeader(4);
-        w.Write(300);
-        w.Write(new string('z', 40)); // bound 120 bytes: str 8 reserved and kept
-        w.Write(new string('y', 20)); // reserved str 8, shifted to fixstr
-        w.Write("Grüße, 世界 😀");
-        byte[] bytes = w.ToArray();
+        byte[] bytes = Encode(static (ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(4);
+            w.Write(300);
+            w.WriteText(new string('z', 40));
+            w.WriteText(new string('y', 20));
+            w.WriteText("Grüße, 世界 😀");
+        });
 
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
         Assert.Equal(4, reader.ReadArrayHeader());
         Assert.Equal(300, reader.ReadInt32());
         Assert.Equal(new string('z', 40), reader.ReadString());
@@ -256,9 +258,9 @@ public class MessagePackTests
     [Fact]
     public void ReadStringSpan_ReturnsTheStoredUtf8Bytes()
     {
-        byte[] bytes = Encode(w => w.Write("Grüße"));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.WriteText("Grüße"));
 
-        byte[] raw = ReadWhole(bytes, (ref MessagePackReader r) => r.ReadStringSpan().ToArray());
+        byte[] raw = ReadWhole(bytes, (ref WireReader r) => r.ReadStringSpan().ToArray());
 
         Assert.Equal(Encoding.UTF8.GetBytes("Grüße"), raw);
     }
@@ -266,14 +268,12 @@ public class MessagePackTests
     [Fact]
     public void Write_StringWithAnUnpairedSurrogate_ThrowsNamingTheSurrogate()
     {
-        var writer = new MessagePackWriter();
-
-        var e = Assert.Throws<ToscDataException>(() => writer.Write("ab\ud800c"));
+        var e = Assert.Throws<ToscDataException>(() => Encode(static (ref MessagePackWriter w) => w.WriteText("ab\ud800c")));
         Assert.Contains("U+D800", e.Message, StringComparison.Ordinal);
         Assert.Contains("index 2", e.Message, StringComparison.Ordinal);
 
         string longOne = new string('a', 5000) + "\udc00";
-        var e2 = Assert.Throws<ToscDataException>(() => writer.Write(longOne));
+        var e2 = Assert.Throws<ToscDataException>(() => Encode((ref MessagePackWriter w) => w.WriteText(longOne)));
         Assert.Contains("U+DC00", e2.Message, StringComparison.Ordinal);
     }
 
@@ -289,11 +289,11 @@ public class MessagePackTests
         byte[] payload = new byte[length];
         new Random(length).NextBytes(payload);
 
-        byte[] bytes = Encode(w => w.WriteBinary(payload));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.WriteBinary(payload));
 
         Assert.Equal(expectedHeaderHex, Hex(bytes.AsSpan(0, expectedHeaderHex.Length / 2)));
-        Assert.Equal(MessagePackType.Binary, new MessagePackReader(bytes).PeekType());
-        Assert.Equal(payload, ReadWhole(bytes, (ref MessagePackReader r) => r.ReadBinary().ToArray()));
+        Assert.Equal(MessagePackType.Binary, new WireReader(bytes).PeekType());
+        Assert.Equal(payload, ReadWhole(bytes, (ref WireReader r) => r.ReadBinary().ToArray()));
     }
 
     [Theory]
@@ -305,7 +305,7 @@ public class MessagePackTests
     [InlineData(65536, "dd00010000", "df00010000")]
     public void ContainerHeaders_UseTheSmallestFormat_AndReadBack(int count, string arrayHex, string mapHex)
     {
-        byte[] array = Encode(w =>
+        byte[] array = Encode((ref MessagePackWriter w) =>
         {
             w.WriteArrayHeader(count);
             for (int i = 0; i < count; i++)
@@ -313,7 +313,7 @@ public class MessagePackTests
                 w.Write(i % 100);
             }
         });
-        byte[] map = Encode(w =>
+        byte[] map = Encode((ref MessagePackWriter w) =>
         {
             w.WriteMapHeader(count);
             for (int i = 0; i < count; i++)
@@ -326,7 +326,7 @@ public class MessagePackTests
         Assert.Equal(arrayHex, Hex(array.AsSpan(0, arrayHex.Length / 2)));
         Assert.Equal(mapHex, Hex(map.AsSpan(0, mapHex.Length / 2)));
 
-        var arrayReader = new MessagePackReader(array);
+        var arrayReader = new WireReader(array);
         Assert.Equal(MessagePackType.Array, arrayReader.PeekType());
         Assert.Equal(count, arrayReader.ReadArrayHeader());
         for (int i = 0; i < count; i++)
@@ -336,7 +336,7 @@ public class MessagePackTests
 
         Assert.True(arrayReader.End);
 
-        var mapReader = new MessagePackReader(map);
+        var mapReader = new WireReader(map);
         Assert.Equal(MessagePackType.Map, mapReader.PeekType());
         Assert.Equal(count, mapReader.ReadMapHeader());
         Assert.Equal(map.Length - mapHex.Length / 2, mapReader.Remaining);
@@ -360,11 +360,11 @@ public class MessagePackTests
         byte[] data = new byte[length];
         new Random(length).NextBytes(data);
 
-        byte[] bytes = Encode(w => w.WriteExtension(5, data));
+        byte[] bytes = Encode((ref MessagePackWriter w) => w.WriteExtension(5, data));
 
         Assert.Equal(expectedHeaderHex, Hex(bytes.AsSpan(0, expectedHeaderHex.Length / 2)));
         Assert.Equal(expectedHeaderHex.Length / 2 + length, bytes.Length);
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
         Assert.Equal(MessagePackType.Extension, reader.PeekType());
         (sbyte typeCode, int readLength) = reader.ReadExtensionHeader();
         Assert.Equal(5, typeCode);
@@ -376,37 +376,37 @@ public class MessagePackTests
     [Fact]
     public void FixExt8_WithANegativeType_MatchesTheSpecLayout()
     {
-        byte[] bytes = Encode(w =>
+        byte[] bytes = Encode((ref MessagePackWriter w) =>
         {
-            w.WriteExtensionHeader(-1, 8);
+            w.WriteExtensionFormatHeader(new MessagePack.ExtensionHeader(-1, 8));
             w.WriteRaw(Bytes("0102030405060708"));
         });
 
         Assert.Equal("d7ff0102030405060708", Hex(bytes));
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
         Assert.Equal(((sbyte)-1, 8), reader.ReadExtensionHeader());
     }
 
     [Fact]
     public void NestedArraysAndMaps_ReadBackInOrder()
     {
-        byte[] bytes = Encode(w =>
+        byte[] bytes = Encode((ref MessagePackWriter w) =>
         {
             w.WriteMapHeader(2);
-            w.Write("list");
+            w.WriteText("list");
             w.WriteArrayHeader(3);
             w.Write(1);
             w.WriteArrayHeader(2);
-            w.Write("x");
+            w.WriteText("x");
             w.WriteMapHeader(1);
-            w.Write("k");
+            w.WriteText("k");
             w.Write(-7);
             w.WriteNil();
-            w.Write("flag");
+            w.WriteText("flag");
             w.Write(true);
         });
 
-        var r = new MessagePackReader(bytes);
+        var r = new WireReader(bytes);
         Assert.Equal(2, r.ReadMapHeader());
         Assert.Equal("list", r.ReadString());
         Assert.Equal(3, r.ReadArrayHeader());
@@ -428,7 +428,7 @@ public class MessagePackTests
         byte[] document = RichDocument();
         byte[] bytes = [.. document, 0x2a];
 
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
         reader.Skip();
 
         Assert.Equal(document.Length, reader.Position);
@@ -439,7 +439,7 @@ public class MessagePackTests
     public void Skip_InsideAMap_SkipsExactlyOneValue()
     {
         byte[] document = RichDocument();
-        var reader = new MessagePackReader(document);
+        var reader = new WireReader(document);
         int pairs = reader.ReadMapHeader();
         var keys = new List<string?>();
         for (int i = 0; i < pairs; i++)
@@ -457,20 +457,20 @@ public class MessagePackTests
     {
         byte[] document = RichDocument();
         byte[] bytes = [.. document, 0x2a];
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
 
         byte[] raw = reader.ReadRawValue().ToArray();
 
         Assert.Equal(document, raw);
         Assert.Equal(42, reader.ReadInt64());
-        Fails(document[..^1], (ref MessagePackReader r) => r.ReadRawValue());
+        Fails(document[..^1], (ref WireReader r) => r.ReadRawValue());
     }
 
     [Fact]
     public void TypedReads_ReadTheWholeRichDocument()
     {
         byte[] document = RichDocument();
-        var reader = new MessagePackReader(document);
+        var reader = new WireReader(document);
 
         ReadAnyWithTypedReads(ref reader);
 
@@ -521,7 +521,7 @@ public class MessagePackTests
         byte[] value = Bytes(hex);
         byte[] bytes = [.. value, 0x2a];
 
-        var reader = new MessagePackReader(bytes);
+        var reader = new WireReader(bytes);
         reader.Skip();
 
         Assert.Equal(value.Length, reader.Position);
@@ -556,7 +556,7 @@ public class MessagePackTests
                 0xde or 0xdf => MessagePackType.Map,
                 _ => MessagePackType.Integer,
             };
-            var reader = new MessagePackReader([(byte)code]);
+            var reader = new WireReader(new[] { (byte)code });
 
             Assert.Equal(expected, reader.PeekType());
             Assert.Equal(code, reader.PeekCode());
@@ -565,60 +565,16 @@ public class MessagePackTests
     }
 
     [Fact]
-    public void Reset_ReusesTheWriterForTheNextValue()
-    {
-        var writer = new MessagePackWriter(1);
-        writer.Write("first value, long enough to grow the buffer");
-        writer.Reset();
-
-        Assert.Equal(0, writer.Length);
-        writer.Write(300);
-        Assert.Equal("cd012c", Hex(writer.WrittenSpan));
-        Assert.Equal(writer.ToArray(), writer.WrittenMemory.ToArray());
-        Assert.Equal(3, writer.Length);
-    }
-
-    [Fact]
-    public void GetSpanAndAdvance_AppendCallerWrittenBytes()
-    {
-        var writer = new MessagePackWriter(0);
-        writer.WriteExtensionHeader(3, 4);
-        Span<byte> span = writer.GetSpan(4);
-        Assert.True(span.Length >= 4);
-        span[0] = 1;
-        span[1] = 2;
-        span[2] = 3;
-        span[3] = 4;
-        writer.Advance(4);
-
-        Assert.Equal("d60301020304", Hex(writer.WrittenSpan));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(writer.GetSpan(1).Length + 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.Advance(-1));
-    }
-
-    [Fact]
-    public void Writer_RejectsNegativeCountsAndLengths()
-    {
-        var writer = new MessagePackWriter();
-
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.WriteArrayHeader(-1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.WriteMapHeader(-1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => writer.WriteExtensionHeader(1, -1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new MessagePackWriter(-1));
-        Assert.Equal(0, writer.Length);
-    }
-
-    [Fact]
     public void WritingAndReadingWithoutStrings_AllocatesNothingOnceTheBufferIsLargeEnough()
     {
-        var writer = new MessagePackWriter(1 << 16);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1 << 16);
         byte[] payload = [1, 2, 3, 4, 5, 6, 7, 8];
-        WriteSample(writer, payload);
-        writer.Reset();
+        WriteSample(buffer, payload);
+        buffer.ResetWrittenCount();
 
         long before = GC.GetAllocatedBytesForCurrentThread();
-        WriteSample(writer, payload);
-        var reader = new MessagePackReader(writer.WrittenSpan);
+        WriteSample(buffer, payload);
+        var reader = new WireReader(buffer.WrittenMemory);
         long sum = 0;
         int count = reader.ReadArrayHeader();
         for (int i = 0; i < count; i++)
@@ -626,7 +582,7 @@ public class MessagePackTests
             reader.Skip();
         }
 
-        reader = new MessagePackReader(writer.WrittenSpan);
+        reader = new WireReader(buffer.WrittenMemory);
         reader.ReadArrayHeader();
         for (int i = 0; i < 100; i++)
         {
@@ -644,29 +600,34 @@ public class MessagePackTests
         Assert.True(sum != 0);
     }
 
-    private static void WriteSample(MessagePackWriter writer, byte[] payload)
+    private static void WriteSample(System.Buffers.ArrayBufferWriter<byte> buffer, byte[] payload)
     {
+        var writer = new MessagePackWriter(buffer);
         writer.WriteArrayHeader(500);
         for (int i = 0; i < 100; i++)
         {
             writer.Write(i * 1_000_003L - 50_000_000);
             writer.Write(i * 0.5);
-            writer.Write("name");
+            writer.WriteText("name");
             writer.WriteBinary(payload);
             writer.WriteExtension(3, payload);
         }
+
+        writer.Flush();
     }
 
     [Fact]
     public void Writer_GrowsFromZeroCapacityAcrossManyValues()
     {
-        var writer = new MessagePackWriter(0);
-        for (int i = 0; i < 100_000; i++)
+        byte[] bytes = Encode(static (ref MessagePackWriter writer) =>
         {
-            writer.Write(i);
-        }
+            for (int i = 0; i < 100_000; i++)
+            {
+                writer.Write(i);
+            }
+        });
 
-        var reader = new MessagePackReader(writer.WrittenSpan);
+        var reader = new WireReader(bytes);
         for (int i = 0; i < 100_000; i++)
         {
             Assert.Equal(i, reader.ReadInt32());
