@@ -126,8 +126,7 @@ internal static class Graphs
     /// <summary>What Manager.Decode does: plain objects (as Snapshot makes) or live ones owned by <paramref name="owner"/> (as Read makes).</summary>
     public static Doc Decode(ReadOnlyMemory<byte> data, TypeRegistry registry, Manager? owner)
     {
-        var start = WireFormat.CheckHeader(data.Span);
-        var reader = new GraphReader(data[start..], new DecodeContext(registry, owner, live: owner is not null));
+        var reader = new GraphReader(WireFormat.OpenValue(data), new DecodeContext(registry, owner, live: owner is not null));
         return (Doc)Codecs.For(typeof(Doc)).ReadBoxed(ref reader)!;
     }
 

@@ -268,13 +268,18 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
             var data = Protect(Encode(value, declared));
+            // Decoded before the store is touched: a value this manager cannot read back is refused, never stored.
+            var decoded = DecodeLive(data, declared, reuse: _loaded);
             var commitId = Guid.NewGuid();
             long? version = conditional
                 ? await _calls.TryWriteAsync(data, expectedVersion, commitId, async, cancellationToken).ConfigureAwait(false)
                 : await _calls.WriteAsync(data, commitId, async, cancellationToken).ConfigureAwait(false);
             if (version is null)
                 return false;
-            Publish(new StoredState(version.Value, data, commitId), declared, reuse: _loaded);
+            long? oldVersion;
+            lock (Gate)
+                oldVersion = _version;
+            Apply(decoded, version.Value, declared, oldVersion);
             EnsureWatching();
             return true;
         }
@@ -298,7 +303,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     {
         try
         {
-            var encoded = _encoder.Encode(Codecs.For(declared), value);
+            var encoded = _encoder.Encode(Codecs.For(declared), value, _options.Compression);
             if (_encoder.ValueDepth == 0 && value is not null && Nodes.Of(value) is { } root && ReferenceEquals(root.Header.Owner, this))
             {
                 // Encoding visited exactly the reachable nodes: IsLinked can use the marks.
@@ -319,8 +324,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
 
     private static object? Decode(ReadOnlyMemory<byte> data, Type declared, DecodeContext context)
     {
-        var start = WireFormat.CheckHeader(data.Span);
-        var reader = new GraphReader(data[start..], context);
+        var reader = new GraphReader(WireFormat.OpenValue(data), context);
         try
         {
             var value = Codecs.For(declared).ReadBoxed(ref reader);
@@ -356,9 +360,21 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
         if (_loaded && state.Version == oldVersion && declared == _rootType)
             return null;
+        return Apply(DecodeLive(state.Data, declared, reuse), state.Version, declared, oldVersion);
+    }
+
+    /// <summary>Decodes a stored state into live nodes without publishing anything (callers hold the exclusive lock).</summary>
+    private DecodedState DecodeLive(ReadOnlyMemory<byte> data, Type declared, bool reuse)
+    {
         var existing = reuse ? CollectNodes() : null;
         var context = new DecodeContext(_registry, this, live: true, existing);
-        var root = Decode(Unprotect(state.Data), declared, context);
+        return new DecodedState(Decode(Unprotect(data), declared, context), context, existing);
+    }
+
+    /// <summary>Makes a decoded state the manager's state, swapping new content into the live nodes it reuses.</summary>
+    private ChangedEventArgs? Apply(DecodedState decoded, long version, Type declared, long? oldVersion)
+    {
+        var (root, context, existing) = decoded;
         lock (Gate)
         {
             foreach (var (node, content) in context.Pending)
@@ -372,11 +388,11 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
             {
                 DetachAll();
             }
-            (_root, _version, _rootType, _loaded) = (root, state.Version, declared, true);
+            (_root, _version, _rootType, _loaded) = (root, version, declared, true);
         }
         Interlocked.Increment(ref _structureStamp);
         Diagnostics.ToscDiagnostics.Refreshes.Add(1);
-        return oldVersion == state.Version ? null : new ChangedEventArgs(oldVersion, state.Version);
+        return oldVersion == version ? null : new ChangedEventArgs(oldVersion, version);
     }
 
     /// <summary>The live nodes reachable from the root, by id.</summary>
@@ -431,6 +447,8 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
             ToscLog.ChangedHandlerFailed(_logger, e);
         }
     }
+
+    private sealed record DecodedState(object? Root, DecodeContext Context, Dictionary<long, ILiveNode>? Existing);
 
     /// <summary>The flow's slot for its transaction: set in the caller's execution context so async scopes see it.</summary>
     private sealed class FlowBox

@@ -49,6 +49,10 @@ public sealed class ManagerOptions
     /// <value>The default is <see langword="null"/>.</value>
     public StateProtection? Protection { get; set; }
 
+    /// <summary>Whether large states are stored compressed. Reading needs no setting: the stored header says how a state is stored.</summary>
+    /// <value>The default is <see cref="ToscCompression.None"/>.</value>
+    public ToscCompression Compression { get; set; } = ToscCompression.None;
+
     /// <summary>The clock for retry deadlines.</summary>
     /// <value>The default is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
@@ -67,6 +71,8 @@ public sealed class ManagerOptions
             throw new ArgumentOutOfRangeException(nameof(PollInterval), PollInterval, "ManagerOptions.PollInterval must be positive.");
         if (BackendRetries < 0)
             throw new ArgumentOutOfRangeException(nameof(BackendRetries), BackendRetries, "ManagerOptions.BackendRetries must be 0 or more.");
+        if (!Enum.IsDefined(Compression))
+            throw new ArgumentOutOfRangeException(nameof(Compression), Compression, "ManagerOptions.Compression must be ToscCompression.None or ToscCompression.Lz4.");
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
         foreach (var type in KnownTypes)
             ArgumentNullException.ThrowIfNull(type, nameof(KnownTypes));

@@ -22,6 +22,12 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
 
     public object?[]? Slots { get; set; }
 
+    /// <summary>
+    /// Stored members this version of the class does not know (written by a newer or older version), as encoded: they
+    /// are written back unchanged, so two versions of an application can share a store.
+    /// </summary>
+    public UnknownMember[]? Unknown { get; set; }
+
     public object Instance { get; set; } = null!;
 
     public static ObjectNode? Of(IProxyTargetAccessor proxy) => proxy.GetInterceptors() is [ObjectNode node, ..] ? node : null;
@@ -61,7 +67,13 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
         }
     }
 
-    public void ReplaceContent(object content) => Slots = (object?[])content;
+    public void ReplaceContent(object content)
+    {
+        if (content is ObjectContent whole)
+            (Slots, Unknown) = (whole.Slots, whole.Unknown);
+        else
+            Slots = (object?[])content;
+    }
 
     private void Set(int slot, object? value)
     {
@@ -83,3 +95,9 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
         });
     }
 }
+
+/// <summary>A stored member the class does not have: its UTF-8 name and its encoded MessagePack value.</summary>
+internal sealed record UnknownMember(byte[] Name, byte[] Value);
+
+/// <summary>The decoded content of an object node, swapped in whole when a refresh reuses the node.</summary>
+internal sealed record ObjectContent(object?[] Slots, UnknownMember[]? Unknown);

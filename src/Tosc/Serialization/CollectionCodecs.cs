@@ -72,6 +72,10 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
     protected static readonly ValueCodec<T> ItemCodec = Codecs.Get<T>();
     private static readonly bool s_declaredNode = typeof(TDecl) == typeof(TNode);
 
+    // A concrete List<T> or HashSet<T> is declared: the collection is a plain value inside the graph (no live node can
+    // stand there), like an array. Changes inside it are not tracked; assigning a new one is.
+    private static readonly bool s_plainDeclared = !typeof(TDecl).IsAssignableFrom(typeof(TNode));
+
     public override bool MayHoldNodes => true;
 
     protected abstract sbyte Kind { get; }
@@ -129,7 +133,7 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
         var items = NewContent(Math.Min(count, NodeReading.MaxInitialCapacity));
         object result = items;
         TNode? reused = null;
-        if (context.BuildsLive || s_declaredNode)
+        if (!s_plainDeclared && (context.BuildsLive || s_declaredNode))
         {
             reused = context.Reuse<TNode>(id);
             result = reused ?? NewNode(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
@@ -149,6 +153,13 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
     {
         if (value is null)
             return value;
+        if (s_plainDeclared)
+        {
+            var plain = NewContent(value is ICollection<T> collection ? collection.Count : 4);
+            foreach (var item in value)
+                plain.Add(ItemCodec.ToLive(item, owner));
+            return NodeReading.As<TDecl>(plain, 0);
+        }
         if (value is TNode node)
         {
             // A node of this graph stays itself; a node of no graph joins this one (the caller's reference stays live).
@@ -198,6 +209,9 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
     private static readonly ValueCodec<TKey> s_keys = Codecs.Get<TKey>();
     private static readonly ValueCodec<TValue> s_values = Codecs.Get<TValue>();
     private static readonly bool s_declaredDDict = typeof(TDecl) == typeof(DDict<TKey, TValue>);
+
+    // A concrete Dictionary<TKey, TValue> is declared: a plain value inside the graph (see SequenceCodec).
+    private static readonly bool s_plainDeclared = !typeof(TDecl).IsAssignableFrom(typeof(DDict<TKey, TValue>));
 
     public override bool MayHoldNodes => true;
 
@@ -250,7 +264,7 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
         var items = new Dictionary<TKey, TValue>(Math.Min(count, NodeReading.MaxInitialCapacity));
         object result;
         DDict<TKey, TValue>? reused = null;
-        if (context.BuildsLive || s_declaredDDict)
+        if (!s_plainDeclared && (context.BuildsLive || s_declaredDDict))
         {
             reused = context.Reuse<DDict<TKey, TValue>>(id);
             result = reused ?? new DDict<TKey, TValue>(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
@@ -281,6 +295,13 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
     {
         if (value is null)
             return value;
+        if (s_plainDeclared)
+        {
+            var plain = new Dictionary<TKey, TValue>();
+            foreach (var (key, item) in value)
+                plain[key] = s_values.ToLive(item, owner);
+            return NodeReading.As<TDecl>(plain, 0);
+        }
         if (value is DDict<TKey, TValue> dict)
         {
             var header = ((ILiveNode)dict).Header;
@@ -327,6 +348,9 @@ internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IE
 {
     private static readonly bool s_plainList = typeof(TDecl).IsAssignableFrom(typeof(List<byte>)) && typeof(TDecl) != typeof(DByteArray);
 
+    // A concrete List<byte> is declared: a plain value inside the graph (see SequenceCodec).
+    private static readonly bool s_plainDeclared = !typeof(TDecl).IsAssignableFrom(typeof(DByteArray));
+
     public override bool MayHoldNodes => true;
 
     public override void Write(ref GraphWriter writer, TDecl value)
@@ -358,7 +382,7 @@ internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IE
         var context = reader.Context;
         var bytes = reader.Msg.ReadBinary().ToArray();
         object result;
-        if (context.BuildsLive)
+        if (context.BuildsLive && !s_plainDeclared)
         {
             var reused = context.Reuse<DByteArray>(id);
             if (reused is not null)
@@ -377,6 +401,8 @@ internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IE
     {
         if (value is null)
             return value;
+        if (s_plainDeclared)
+            return NodeReading.As<TDecl>(new List<byte>(value), 0);
         if (value is DByteArray array)
         {
             var header = ((ILiveNode)array).Header;

@@ -56,7 +56,7 @@ internal static class ObjectWriting
                 writer.WriteNodeMarker(WireFormat.ObjectNode, id);
                 writer.WriteTypeName(model.Name);
                 writer.Enter();
-                WriteProperties(ref writer, model, value, slots);
+                WriteProperties(ref writer, model, value, slots, node?.Unknown);
                 writer.Leave();
                 return;
             case ObjectKind.Value:
@@ -65,7 +65,7 @@ internal static class ObjectWriting
                 writer.WriteTypeName(model.Name);
                 writer.Enter();
                 writer.ValueDepth++;
-                WriteProperties(ref writer, model, value, null);
+                WriteProperties(ref writer, model, value, null, null);
                 writer.ValueDepth--;
                 writer.Leave();
                 return;
@@ -74,15 +74,20 @@ internal static class ObjectWriting
         }
     }
 
-    private static void WriteProperties(ref GraphWriter writer, ObjectModel model, object value, object?[]? slots)
+    private static void WriteProperties(ref GraphWriter writer, ObjectModel model, object value, object?[]? slots, UnknownMember[]? unknown)
     {
         var properties = model.Properties;
-        writer.Msg.WriteMapHeader(properties.Length);
+        writer.Msg.WriteMapHeader(properties.Length + (unknown?.Length ?? 0));
         for (var i = 0; i < properties.Length; i++)
         {
             var property = properties[i];
             writer.Msg.WriteString(property.NameBytes);
             property.Codec.WriteBoxed(ref writer, slots is null ? property.GetFromPlain(value) : slots[i]);
+        }
+        foreach (var member in unknown ?? [])
+        {
+            writer.Msg.WriteString(member.Name);
+            writer.Msg.WriteBytes(member.Value);
         }
     }
 
@@ -120,7 +125,7 @@ internal static class ObjectWriting
                 throw new ArgumentException("The value holds more than 100,000 objects to convert at once; store it in parts.");
             var header = new NodeHeader();
             header.Join(owner);
-            var fresh = new ObjectNode(model, header);
+            var fresh = new ObjectNode(model, header) { Unknown = node?.Unknown };
             var proxy = model.CreateProxy(fresh);
             fresh.Instance = proxy;
             t_converting.Add(value, proxy);
@@ -193,16 +198,18 @@ internal static class ObjectReading
         }
         context.Remember(id, node.Instance, offset);
         var slots = new object?[model.Properties.Length];
-        var present = ReadProperties(ref reader, model, slots);
+        List<UnknownMember>? unknown = null;
+        var present = ReadProperties(ref reader, model, slots, ref unknown);
         for (var i = 0; i < slots.Length; i++)
         {
             if (!present[i])
                 slots[i] = model.Properties[i].Codec.ToLiveBoxed(model.Properties[i].InitialValue(node.Instance), context.Owner!);
         }
+        var content = new ObjectContent(slots, unknown?.ToArray());
         if (reused is not null)
-            context.SwapLater(reused, slots);
+            context.SwapLater(reused, content);
         else
-            node.Slots = slots;
+            node.ReplaceContent(content);
         return node.Instance;
     }
 
@@ -211,7 +218,8 @@ internal static class ObjectReading
         var instance = model.CreatePlain();
         reader.Context.Remember(id, instance, offset);
         var values = new object?[model.Properties.Length];
-        var present = ReadProperties(ref reader, model, values);
+        List<UnknownMember>? ignored = null;
+        var present = ReadProperties(ref reader, model, values, ref ignored, keepUnknown: false);
         for (var i = 0; i < values.Length; i++)
         {
             if (present[i])
@@ -225,7 +233,8 @@ internal static class ObjectReading
         var context = reader.Context;
         context.ValueDepth++;
         var values = new object?[model.Properties.Length];
-        var present = ReadProperties(ref reader, model, values);
+        List<UnknownMember>? ignored = null;
+        var present = ReadProperties(ref reader, model, values, ref ignored, keepUnknown: false);
         context.ValueDepth--;
         for (var i = 0; i < values.Length; i++)
         {
@@ -242,7 +251,11 @@ internal static class ObjectReading
         }
     }
 
-    private static bool[] ReadProperties(ref GraphReader reader, ObjectModel model, object?[] values)
+    /// <summary>
+    /// Reads a property map. Members the class does not have are skipped, or with <paramref name="keepUnknown"/> (live
+    /// objects) kept as encoded in <paramref name="unknown"/>, to be written back unchanged.
+    /// </summary>
+    private static bool[] ReadProperties(ref GraphReader reader, ObjectModel model, object?[] values, ref List<UnknownMember>? unknown, bool keepUnknown = true)
     {
         var context = reader.Context;
         var offset = reader.Msg.Position;
@@ -251,10 +264,15 @@ internal static class ObjectReading
         context.Enter(offset);
         for (var i = 0; i < count; i++)
         {
-            var index = model.IndexOf(reader.Msg.ReadStringSpan(), i);
+            var name = reader.Msg.ReadStringSpan();
+            var index = model.IndexOf(name, i);
             if (index < 0)
             {
-                reader.Msg.Skip(); // a property this version of the class no longer has
+                // A member of another version of the class (newer, or one that removed it).
+                if (keepUnknown)
+                    (unknown ??= []).Add(new UnknownMember(name.ToArray(), reader.Msg.ReadRawValue().ToArray()));
+                else
+                    reader.Msg.Skip();
                 continue;
             }
             values[index] = model.Properties[index].Codec.ReadBoxed(ref reader) ?? model.Properties[index].DefaultValue;

@@ -87,10 +87,18 @@ internal sealed class TypeRegistry
             Register(property.Type);
     }
 
-    public Type Resolve(string name, int offset) =>
-        _byName.TryGetValue(name, out var type)
-            ? type
-            : throw new ToscDataException($"The stored value names type '{name}' (offset {offset}), which this manager does not allow: it is not reachable from the root type. Register it in ManagerOptions.KnownTypes or with [ToscKnownType] on its base type.");
+    public Type Resolve(string name, int offset)
+    {
+        if (_byName.TryGetValue(name, out var type))
+            return type;
+        if (ToscTypes.Find(name, offset) is { } marked)
+        {
+            // Opted in by [ToscType]: allowed wherever it is met, e.g. by an untyped Read on a fresh manager.
+            Register(marked);
+            return marked;
+        }
+        throw new ToscDataException($"The stored value names type '{name}' (offset {offset}), which this manager does not allow: it is not reachable from the root type. Register it in ManagerOptions.KnownTypes or with [ToscKnownType] on its base type.");
+    }
 
     private void Add(Type type)
     {
@@ -98,4 +106,60 @@ internal sealed class TypeRegistry
         if (!_byName.TryAdd(name, type) && _byName[name] != type)
             throw new InvalidOperationException($"Two types share the stored name '{name}': {_byName[name].AssemblyQualifiedName} and {type.AssemblyQualifiedName}. Give one a [ToscType(\"...\")] name.");
     }
+}
+
+/// <summary>
+/// The classes marked [ToscType] in the loaded assemblies, by stored name: the explicit opt-in that lets any manager
+/// instantiate them. Assemblies are scanned once, when a name is first missed after they were loaded.
+/// </summary>
+internal static class ToscTypes
+{
+    private static readonly Lock s_gate = new();
+    private static readonly Dictionary<string, List<Type>> s_byName = new(StringComparer.Ordinal);
+    private static readonly HashSet<Assembly> s_scanned = [];
+
+    public static Type? Find(string name, int offset)
+    {
+        lock (s_gate)
+        {
+            if (!s_byName.ContainsKey(name))
+                ScanNewAssemblies();
+            if (!s_byName.TryGetValue(name, out var types))
+                return null;
+            if (types.Count > 1)
+                throw new ToscDataException($"The stored value names type '{name}' (offset {offset}), which {types.Count} classes claim with [ToscType] ({string.Join(", ", types.Select(t => t.FullName))}); register the one to use in ManagerOptions.KnownTypes.");
+            return types[0];
+        }
+    }
+
+    private static void ScanNewAssemblies()
+    {
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (assembly.IsDynamic || !s_scanned.Add(assembly) || IsFramework(assembly))
+                continue;
+            Type?[] types;
+            try
+            {
+                types = assembly.GetTypes();
+            }
+            catch (ReflectionTypeLoadException e)
+            {
+                types = e.Types;
+            }
+            foreach (var type in types)
+            {
+                if (type?.GetCustomAttribute<ToscTypeAttribute>(inherit: false) is { } marked)
+                {
+                    if (!s_byName.TryGetValue(marked.Name, out var list))
+                        s_byName[marked.Name] = list = [];
+                    list.Add(type);
+                }
+            }
+        }
+    }
+
+    private static bool IsFramework(Assembly assembly) =>
+        assembly.GetName().Name is { } name && (name.StartsWith("System", StringComparison.Ordinal) || name.StartsWith("Microsoft", StringComparison.Ordinal)
+            || name == "mscorlib" || name == "netstandard" || name.StartsWith("Castle", StringComparison.Ordinal) || name.StartsWith("xunit", StringComparison.Ordinal));
 }

@@ -105,6 +105,7 @@ internal sealed class EncodeContext
 {
     private static int s_lastEpoch;
     private readonly ArrayBufferWriter<byte> _buffer;
+    private byte[]? _compressed;
     private Dictionary<string, int>? _typeNames;
     private HashSet<Type>? _registered;
     private Dictionary<object, long>? _plainIds;
@@ -137,14 +138,16 @@ internal sealed class EncodeContext
     /// Encodes <paramref name="value"/> as a whole stored value (header included) with <paramref name="codec"/>.
     /// The memory is this context's buffer: valid until the next encode.
     /// </summary>
-    public ReadOnlyMemory<byte> Encode(IValueCodec codec, object? value, byte flags = 0)
+    public ReadOnlyMemory<byte> Encode(IValueCodec codec, object? value, ToscCompression compression = ToscCompression.None)
     {
         Begin();
         _buffer.ResetWrittenCount();
         var writer = new GraphWriter(new MessagePackWriter(_buffer), this);
-        WireFormat.WriteHeader(ref writer.Msg, flags);
+        WireFormat.WriteHeader(ref writer.Msg);
         codec.WriteBoxed(ref writer, value);
         writer.Msg.Flush();
+        if (compression == ToscCompression.Lz4 && Lz4Compression.TryCompress(_buffer.WrittenSpan, ref _compressed, out var compressed))
+            return compressed;
         return _buffer.WrittenMemory;
     }
 

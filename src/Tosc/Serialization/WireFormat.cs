@@ -6,8 +6,18 @@ internal static class WireFormat
     /// <summary>"TOSC" then the format version and a flags byte.</summary>
     public static ReadOnlySpan<byte> Magic => "TOSC"u8;
 
-    public const byte FormatVersion = 1;
+    /// <summary>The newest format this Tosc reads. Version 1: plain MessagePack; version 2: the same, compressed (header flags).</summary>
+    public const byte FormatVersion = 2;
+
+    /// <summary>The version plain values are written with, so every Tosc since the first reads them.</summary>
+    public const byte PlainVersion = 1;
+
     public const int HeaderLength = 6;
+
+    /// <summary>Header flag (version 2): the value is an LZ4 block, after its uncompressed length as a big-endian uint32.</summary>
+    public const byte Lz4Flag = 0x01;
+
+    private const byte KnownFlags = Lz4Flag;
 
     /// <summary>Nesting deeper than this is rejected on write and on read (protects the stack).</summary>
     public const int MaxDepth = 512;
@@ -44,20 +54,29 @@ internal static class WireFormat
         Char = 9,
     }
 
-    public static void WriteHeader(ref MessagePack.MessagePackWriter writer, byte flags)
+    public static void WriteHeader(ref MessagePack.MessagePackWriter writer) => writer.WriteBytes([.. Magic, PlainVersion, 0]);
+
+    public static void WriteHeader(Span<byte> destination, byte version, byte flags)
     {
-        writer.WriteBytes([.. Magic, FormatVersion, flags]);
+        Magic.CopyTo(destination);
+        destination[4] = version;
+        destination[5] = flags;
     }
 
-    /// <summary>Checks the header and returns the offset of the root value.</summary>
-    public static int CheckHeader(ReadOnlySpan<byte> data)
+    /// <summary>Checks the header and returns the root value's MessagePack bytes, decompressed when the header says so.</summary>
+    public static ReadOnlyMemory<byte> OpenValue(ReadOnlyMemory<byte> stored)
     {
+        var data = stored.Span;
         if (data.Length < HeaderLength || !data[..4].SequenceEqual(Magic))
             throw new ToscDataException("The stored bytes are not a Tosc value (the \"TOSC\" header is missing).");
         if (data[4] > FormatVersion)
             throw new ToscDataException($"The stored value uses format version {data[4]}, newer than this Tosc supports ({FormatVersion}); upgrade Tosc to read it.");
         if (data[4] == 0)
             throw new ToscDataException("The stored value declares format version 0, which does not exist.");
-        return HeaderLength;
+        var flags = data[5];
+        if ((flags & ~KnownFlags) != 0)
+            throw new ToscDataException($"The stored value sets header flags 0x{flags:x2}, which this Tosc does not know (it knows 0x{KnownFlags:x2}); upgrade Tosc to read it.");
+        var value = stored[HeaderLength..];
+        return (flags & Lz4Flag) != 0 ? Lz4Compression.Decompress(value.Span) : value;
     }
 }

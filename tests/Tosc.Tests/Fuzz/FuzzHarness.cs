@@ -170,8 +170,7 @@ internal sealed class FuzzHarness : IDisposable
     /// <summary>The same steps as Manager.Decode, minus its catch-all.</summary>
     public static object? DecodeRaw(ReadOnlyMemory<byte> data, Type declared, DecodeContext context)
     {
-        var start = WireFormat.CheckHeader(data.Span);
-        var reader = new GraphReader(data[start..], context);
+        var reader = new GraphReader(WireFormat.OpenValue(data), context);
         var value = Codecs.For(declared).ReadBoxed(ref reader);
         if (!reader.Msg.End)
             throw new ToscDataException($"{reader.Msg.Remaining} bytes after the end.");
