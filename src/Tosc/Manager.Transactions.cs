@@ -96,9 +96,16 @@ public sealed partial class Manager
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var data = Protect(Encode(_root, _rootType));
-            ToscDiagnostics.StateSize.Record(data.Length);
-            version = await _calls.TryWriteAsync(data, work.BaseVersion, Guid.NewGuid(), async, cancellationToken).ConfigureAwait(false);
+            if (_ops is not null && work.BaseVersion is { } baseVersion)
+            {
+                version = await AppendAsync(baseVersion, async, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var data = Protect(Encode(_root, _rootType));
+                ToscDiagnostics.StateSize.Record(data.Length);
+                version = await _calls.TryWriteAsync(data, work.BaseVersion, Guid.NewGuid(), async, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -118,6 +125,7 @@ public sealed partial class Manager
         }
         ToscDiagnostics.Commits.Add(1);
         ToscDiagnostics.CommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        await CompactIfDueAsync(async, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Rolls back, refreshes (so a rerun sees the state that won) and throws the conflict.</summary>
@@ -130,9 +138,9 @@ public sealed partial class Manager
         {
             // Refresh now, so a rerun of the body sees the state that won. The Changed event waits until
             // the transaction has released the flow, so a handler's changes never join the failed one.
-            var state = await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false);
-            _pendingChanged = Publish(state, _rootType, reuse: true) ?? _pendingChanged;
-            actual = state?.Version;
+            var fetched = await FetchAsync(_rootType, async, cancellationToken).ConfigureAwait(false);
+            _pendingChanged = Publish(fetched, _rootType, reuse: true) ?? _pendingChanged;
+            actual = fetched.Version;
         }
         catch (Exception e) when (e is BackendException or ToscDataException)
         {

@@ -97,8 +97,8 @@ public sealed partial class Manager
         while (true)
         {
             var before = Version;
-            var state = await _calls.ReadAsync(async: true, cancellationToken).ConfigureAwait(false);
-            if (state?.Version == before)
+            var fetched = await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
+            if (fetched.Version == before)
                 return;
             ChangedEventArgs? changed;
             await _exclusive.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -108,7 +108,7 @@ public sealed partial class Manager
                     return;
                 if (Version != before)
                     continue; // a local commit moved on meanwhile: read again
-                changed = Publish(state, _rootType, reuse: true);
+                changed = Publish(fetched, _rootType, reuse: true);
             }
             finally
             {

@@ -28,6 +28,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     private readonly SemaphoreSlim _exclusive = new(1, 1);
     private readonly AsyncLocal<FlowBox?> _flow = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly OpEncoder? _ops;
 
     // The published state: the version and the live root always change together, under Gate.
     private long? _version;
@@ -57,6 +58,8 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         _encoder = new EncodeContext(this, _registry);
         foreach (var type in _options.KnownTypes)
             _registry.Register(type);
+        if (_options.DeltaCommits && _calls.Log is not null)
+            _ops = new OpEncoder(this, _registry);
     }
 
     /// <summary>Raised after a state committed by another manager was applied to the live objects (on a background thread).</summary>
@@ -207,8 +210,8 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
                 var work = CurrentWork();
                 if (work is { HasChanges: true })
                     throw new InvalidOperationException($"The root was read as {TypeNames.Display(_rootType)} and this transaction changed it; read it as {TypeNames.Display(declared!)} outside the transaction.");
-                var state = await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false);
-                Publish(state, declared ?? _rootType, reuse: _loaded);
+                var type = declared ?? _rootType;
+                Publish(await FetchAsync(type, async, cancellationToken).ConfigureAwait(false), type, reuse: _loaded);
                 work?.Rebase(_version);
             }
             EnsureWatching();
@@ -250,8 +253,8 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         ChangedEventArgs? changed;
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
-            var state = await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false);
-            changed = Publish(state, declared is not null && (!_loaded || !Fits(declared)) ? declared : _rootType, reuse: true);
+            var type = declared is not null && (!_loaded || !Fits(declared)) ? declared : _rootType;
+            changed = Publish(await FetchAsync(type, async, cancellationToken).ConfigureAwait(false), type, reuse: true);
             EnsureWatching();
         }
         RaiseChanged(changed);
@@ -360,7 +363,12 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
         if (_loaded && state.Version == oldVersion && declared == _rootType)
             return null;
-        return Apply(DecodeLive(state.Data, declared, reuse), state.Version, declared, oldVersion);
+        var changed = Apply(DecodeLive(state.Data, declared, reuse), state.SnapshotVersion, declared, oldVersion);
+        CheckSnapshotProtection(state);
+        if (state.Log.Count == 0)
+            return changed;
+        ApplyRecords(state.Log);
+        return oldVersion == state.Version ? null : new ChangedEventArgs(oldVersion, state.Version);
     }
 
     /// <summary>Decodes a stored state into live nodes without publishing anything (callers hold the exclusive lock).</summary>
@@ -392,6 +400,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
         Interlocked.Increment(ref _structureStamp);
         Diagnostics.ToscDiagnostics.Refreshes.Add(1);
+        RebuildIndex();
         return oldVersion == version ? null : new ChangedEventArgs(oldVersion, version);
     }
 

@@ -53,6 +53,21 @@ public sealed class ManagerOptions
     /// <value>The default is <see cref="ToscCompression.None"/>.</value>
     public ToscCompression Compression { get; set; } = ToscCompression.None;
 
+    /// <summary>
+    /// Whether commits append the transaction's operations to the store's log instead of rewriting the whole value,
+    /// where the backend keeps one (<see cref="ToscBackend.SupportsLog"/>). Commits and refreshes then cost what they change.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool DeltaCommits { get; set; } = true;
+
+    /// <summary>After how many log records since the last snapshot a committing manager writes a new snapshot and trims the log.</summary>
+    /// <value>The default is 1,000.</value>
+    public int CompactAfterRecords { get; set; } = 1000;
+
+    /// <summary>After how many bytes of log records since the last snapshot a committing manager writes a new snapshot and trims the log.</summary>
+    /// <value>The default is 4 MiB.</value>
+    public long CompactAfterBytes { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>The clock for retry deadlines.</summary>
     /// <value>The default is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
@@ -71,6 +86,10 @@ public sealed class ManagerOptions
             throw new ArgumentOutOfRangeException(nameof(PollInterval), PollInterval, "ManagerOptions.PollInterval must be positive.");
         if (BackendRetries < 0)
             throw new ArgumentOutOfRangeException(nameof(BackendRetries), BackendRetries, "ManagerOptions.BackendRetries must be 0 or more.");
+        if (CompactAfterRecords < 1)
+            throw new ArgumentOutOfRangeException(nameof(CompactAfterRecords), CompactAfterRecords, "ManagerOptions.CompactAfterRecords must be 1 or more.");
+        if (CompactAfterBytes < 1)
+            throw new ArgumentOutOfRangeException(nameof(CompactAfterBytes), CompactAfterBytes, "ManagerOptions.CompactAfterBytes must be 1 or more.");
         if (!Enum.IsDefined(Compression))
             throw new ArgumentOutOfRangeException(nameof(Compression), Compression, "ManagerOptions.Compression must be ToscCompression.None or ToscCompression.Lz4.");
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));

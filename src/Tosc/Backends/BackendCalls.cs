@@ -32,6 +32,89 @@ internal sealed class BackendCalls
 
     public IBackend Backend => _backend;
 
+    /// <summary>The backend as a log store, or <see langword="null"/> when it keeps whole states only.</summary>
+    public ToscBackend? Log => _backend as ToscBackend is { SupportsLog: true } log ? log : null;
+
+    public async ValueTask<LogSlice> ReadLogAsync(long? afterVersion, bool async, CancellationToken cancellationToken)
+    {
+        var log = Log!;
+        if (!async)
+            return _reads.Execute(static (state, token) => state.log.ReadLog(state.afterVersion, token), (log, afterVersion), cancellationToken);
+        return await _reads.ExecuteAsync(static (state, token) => state.log.ReadLogAsync(state.afterVersion, token), (log, afterVersion), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Appends a record under the version check; returns null when another commit got there first. A lost reply is
+    /// resolved by finding the commit id in the log, a cancelled append by a fence record (<paramref name="fence"/>
+    /// builds one for a commit id), so an append reported as failed can never land later.
+    /// </summary>
+    public async ValueTask<Appended?> TryAppendAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, Func<Guid, ReadOnlyMemory<byte>> fence, bool async, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested(); // cancelled before anything was sent: nothing to settle
+        var log = Log!;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return async
+                    ? await log.TryAppendAsync(record, expectedVersion, commitId, cancellationToken).ConfigureAwait(false)
+                    : log.TryAppend(record, expectedVersion, commitId, cancellationToken);
+            }
+            catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+            {
+                var (landed, head) = await FindAppendAsync(expectedVersion, commitId, e, async, CancellationToken.None).ConfigureAwait(false);
+                if (landed is not null)
+                    return landed;
+                if (head == expectedVersion)
+                {
+                    var fenceId = Guid.NewGuid();
+                    var fenced = async
+                        ? await log.TryAppendAsync(fence(fenceId), expectedVersion, fenceId, CancellationToken.None).ConfigureAwait(false)
+                        : log.TryAppend(fence(fenceId), expectedVersion, fenceId, CancellationToken.None);
+                    if (fenced is not null)
+                        throw; // definitely not stored, and now it never will be
+                    (landed, _) = await FindAppendAsync(expectedVersion, commitId, e, async, CancellationToken.None).ConfigureAwait(false);
+                    if (landed is not null)
+                        return landed;
+                }
+                throw new CommitOutcomeUnknownException(e);
+            }
+            catch (BackendException e) when (e.IsTransient)
+            {
+                var (landed, head) = await FindAppendAsync(expectedVersion, commitId, e, async, cancellationToken).ConfigureAwait(false);
+                if (landed is not null)
+                    return landed;
+                if (head != expectedVersion)
+                    throw new CommitOutcomeUnknownException(e); // ours may be under a compaction or a whole-state write
+                if (attempt >= _attempts)
+                    throw;
+                await PauseAsync(attempt, async, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Looks for the record of <paramref name="commitId"/> after <paramref name="expectedVersion"/>; returns it (as appended) and the store's version.</summary>
+    private async ValueTask<(Appended? Landed, long? Head)> FindAppendAsync(long expectedVersion, Guid commitId, Exception failure, bool async, CancellationToken cancellationToken)
+    {
+        LogSlice slice;
+        try
+        {
+            slice = await ReadLogAsync(expectedVersion, async, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BackendException readFailure)
+        {
+            throw new CommitOutcomeUnknownException(new AggregateException(failure, readFailure));
+        }
+        foreach (var record in slice.Records)
+        {
+            if (record.CommitId == commitId)
+                return (new Appended(record.Version, 0, 0), slice.Version);
+        }
+        if (slice.Snapshot?.CommitId == commitId)
+            return (new Appended(slice.Snapshot.Version, 0, 0), slice.Version);
+        return (null, slice.Version);
+    }
+
     public async ValueTask<StoredState?> ReadAsync(bool async, CancellationToken cancellationToken)
     {
         if (!async)

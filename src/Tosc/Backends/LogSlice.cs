@@ -15,6 +15,7 @@ public sealed class LogSlice
         ArgumentNullException.ThrowIfNull(records);
         Snapshot = snapshot;
         Records = records;
+        AfterVersion = afterVersion;
         Version = records.Count > 0 ? records[^1].Version : snapshot?.Version ?? afterVersion;
     }
 
@@ -23,6 +24,9 @@ public sealed class LogSlice
     /// (which is then still current when <see cref="Records"/> is empty).
     /// </summary>
     public StoredState? Snapshot { get; }
+
+    /// <summary>The version that was asked for.</summary>
+    public long? AfterVersion { get; }
 
     /// <summary>The records after the snapshot or after the version asked for, oldest first.</summary>
     public IReadOnlyList<LogRecord> Records { get; }

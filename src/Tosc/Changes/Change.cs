@@ -1,10 +1,12 @@
+using MessagePack;
 using Tosc.Live;
+using Tosc.Serialization;
 
 namespace Tosc.Changes;
 
 /// <summary>
-/// One recorded mutation of a live node. The log of a transaction undoes them in reverse on rollback;
-/// each names its node and position, which is the seam for path-level change feeds and delta commits.
+/// One recorded mutation of a live node: the one currency of the core. The transaction undoes them in reverse on
+/// rollback, and each writes itself as an operation of the log record its commit appends (<see cref="WriteOp"/>).
 /// </summary>
 internal abstract class Change
 {
@@ -13,6 +15,19 @@ internal abstract class Change
     public ILiveNode Node { get; }
 
     public abstract void Undo();
+
+    /// <summary>
+    /// Writes the operation <c>[node id, kind, arguments...]</c>. Called right after the mutation, so the values it
+    /// writes are the ones of that moment, whatever later operations of the transaction do to them.
+    /// </summary>
+    public abstract void WriteOp(ref GraphWriter writer);
+
+    protected void WriteTarget(ref GraphWriter writer, OpKind kind, int arguments)
+    {
+        writer.Msg.WriteArrayHeader(2 + arguments);
+        writer.Msg.Write(Node.Header.Id);
+        writer.Msg.Write((byte)kind);
+    }
 }
 
 /// <summary>The mutations of one transaction, however deeply nested its scopes are.</summary>
@@ -25,6 +40,7 @@ internal sealed class UnitOfWork
         Owner = owner;
         BaseVersion = baseVersion;
         IsImplicit = isImplicit;
+        owner.ForgetOps(); // a new transaction starts with no operations
     }
 
     public Manager Owner { get; }
@@ -57,6 +73,17 @@ internal sealed class UnitOfWork
     public void Record(Change change)
     {
         _changes.Add(change);
+        try
+        {
+            Owner.RecordOp(change);
+        }
+        catch
+        {
+            // The change cannot be stored: take it back at once, so nothing is changed only locally.
+            change.Undo();
+            _changes.RemoveAt(_changes.Count - 1);
+            throw;
+        }
         change.Node.Header.Dirty = true;
     }
 
@@ -67,6 +94,7 @@ internal sealed class UnitOfWork
             _changes[i].Undo();
         ClearDirty();
         _changes.Clear();
+        Owner.ForgetOps();
     }
 
     public void ClearDirty()
@@ -123,6 +151,30 @@ internal sealed class ListChange<T> : Change
                 break;
         }
     }
+
+    public override void WriteOp(ref GraphWriter writer)
+    {
+        var codec = Codecs.Get<T>();
+        var items = _list.Items;
+        switch (_kind)
+        {
+            case Kind.Set or Kind.Insert:
+                WriteTarget(ref writer, _kind == Kind.Set ? OpKind.Set : OpKind.Insert, 2);
+                writer.Msg.Write(_index);
+                codec.Write(ref writer, items[_index]);
+                break;
+            case Kind.RemoveAt:
+                WriteTarget(ref writer, OpKind.RemoveAt, 1);
+                writer.Msg.Write(_index);
+                break;
+            case Kind.Replace:
+                WriteTarget(ref writer, OpKind.Content, 1);
+                writer.Msg.WriteArrayHeader(items.Count);
+                foreach (var item in items)
+                    codec.Write(ref writer, item);
+                break;
+        }
+    }
 }
 
 /// <summary>Undo for DDict: a key set (with or without a previous value), removed, or the whole content replaced.</summary>
@@ -152,6 +204,33 @@ internal sealed class DictChange<TKey, TValue> : Change where TKey : notnull
         else
             _dict.Items.Remove(_key);
     }
+
+    public override void WriteOp(ref GraphWriter writer)
+    {
+        var keys = Codecs.Get<TKey>();
+        var values = Codecs.Get<TValue>();
+        if (_oldItems is not null)
+        {
+            WriteTarget(ref writer, OpKind.Content, 1);
+            writer.Msg.WriteMapHeader(_dict.Items.Count);
+            foreach (var (key, value) in _dict.Items)
+            {
+                keys.Write(ref writer, key);
+                values.Write(ref writer, value);
+            }
+        }
+        else if (_dict.Items.TryGetValue(_key, out var current))
+        {
+            WriteTarget(ref writer, OpKind.Set, 2);
+            keys.Write(ref writer, _key);
+            values.Write(ref writer, current);
+        }
+        else
+        {
+            WriteTarget(ref writer, OpKind.Remove, 1);
+            keys.Write(ref writer, _key);
+        }
+    }
 }
 
 /// <summary>Undo for DSet: an item added, removed, or the whole content replaced.</summary>
@@ -179,6 +258,21 @@ internal sealed class SetChange<T> : Change
         else
             _set.Items.Add(_item);
     }
+
+    public override void WriteOp(ref GraphWriter writer)
+    {
+        var codec = Codecs.Get<T>();
+        if (_oldItems is not null)
+        {
+            WriteTarget(ref writer, OpKind.Content, 1);
+            writer.Msg.WriteArrayHeader(_set.Items.Count);
+            foreach (var item in _set.Items)
+                codec.Write(ref writer, item);
+            return;
+        }
+        WriteTarget(ref writer, _added ? OpKind.Add : OpKind.Remove, 1);
+        codec.Write(ref writer, _item);
+    }
 }
 
 /// <summary>Undo for DByteArray: the bytes overwritten at an offset and the previous length.</summary>
@@ -198,6 +292,13 @@ internal sealed class BytesChange : Change
     }
 
     public override void Undo() => _bytes.Restore(_offset, _old, _oldLength);
+
+    public override void WriteOp(ref GraphWriter writer)
+    {
+        // A byte array is one value to its readers: its content after the write, whole.
+        WriteTarget(ref writer, OpKind.Content, 1);
+        writer.Msg.WriteBinary(_bytes.AsSpan());
+    }
 }
 
 /// <summary>Undo for a property of a user object.</summary>
@@ -215,4 +316,12 @@ internal sealed class PropertyChange : Change
     }
 
     public override void Undo() => _node.Slots![_slot] = _old;
+
+    public override void WriteOp(ref GraphWriter writer)
+    {
+        var property = _node.Model.Properties[_slot];
+        WriteTarget(ref writer, OpKind.Set, 2);
+        writer.Msg.WriteString(property.NameBytes);
+        property.Codec.WriteBoxed(ref writer, _node.Slots![_slot]);
+    }
 }

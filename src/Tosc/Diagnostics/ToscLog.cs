@@ -12,4 +12,7 @@ internal static partial class ToscLog
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Tosc could not refresh after a conflict; the watcher will.")]
     public static partial void RefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Tosc could not compact the log at version {Version}; a later commit will.")]
+    public static partial void CompactionFailed(ILogger logger, Exception exception, long version);
 }

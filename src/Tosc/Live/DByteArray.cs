@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using Tosc.Changes;
+using Tosc.Serialization;
 using Tosc.Live;
 
 namespace Tosc;
@@ -161,6 +162,14 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
     {
         _data = (byte[])content;
         _length = _data.Length;
+    }
+
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    {
+        if (kind != OpKind.Content)
+            throw OpReading.Unexpected(kind, this);
+        var bytes = reader.Msg.ReadBinary().ToArray();
+        return () => ((ILiveNode)this).ReplaceContent(bytes);
     }
 
     internal void Restore(int offset, byte[] old, int oldLength)

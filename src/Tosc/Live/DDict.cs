@@ -184,6 +184,42 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
 
     void ILiveNode.ReplaceContent(object content) => _items = (Dictionary<TKey, TValue>)content;
 
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    {
+        switch (kind)
+        {
+            case OpKind.Set:
+            {
+                var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record sets a null dictionary key.");
+                var value = s_valueCodec.Read(ref reader);
+                return () => _items[key] = value;
+            }
+            case OpKind.Remove:
+            {
+                var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record removes a null dictionary key.");
+                return () =>
+                {
+                    if (!_items.Remove(key))
+                        throw OpReading.Missing($"the key '{key}'", this);
+                };
+            }
+            case OpKind.Content:
+            {
+                var count = reader.Msg.ReadMapHeader();
+                var items = new Dictionary<TKey, TValue>(Math.Min(count, NodeReading.MaxInitialCapacity));
+                for (var i = 0; i < count; i++)
+                {
+                    var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record holds a null dictionary key.");
+                    if (!items.TryAdd(key, s_valueCodec.Read(ref reader)))
+                        throw new ToscDataException($"A log record holds the dictionary key '{key}' twice.");
+                }
+                return () => _items = items;
+            }
+            default:
+                throw OpReading.Unexpected(kind, this);
+        }
+    }
+
     private void Set(TKey key, TValue value)
     {
         ArgumentNullException.ThrowIfNull(key);

@@ -214,4 +214,50 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
     internal void ReplaceContent(List<T> items) => _items = items;
 
     void ILiveNode.ReplaceContent(object content) => _items = (List<T>)content;
+
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    {
+        switch (kind)
+        {
+            case OpKind.Set:
+            {
+                var index = reader.Msg.ReadInt32();
+                var value = s_codec.Read(ref reader);
+                return () =>
+                {
+                    OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
+                    _items[index] = value;
+                };
+            }
+            case OpKind.Insert:
+            {
+                var index = reader.Msg.ReadInt32();
+                var value = s_codec.Read(ref reader);
+                return () =>
+                {
+                    OpReading.CheckIndex(index, _items.Count, inclusiveEnd: true, this);
+                    _items.Insert(index, value);
+                };
+            }
+            case OpKind.RemoveAt:
+            {
+                var index = reader.Msg.ReadInt32();
+                return () =>
+                {
+                    OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
+                    _items.RemoveAt(index);
+                };
+            }
+            case OpKind.Content:
+            {
+                var count = reader.Msg.ReadArrayHeader();
+                var items = new List<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
+                for (var i = 0; i < count; i++)
+                    items.Add(s_codec.Read(ref reader));
+                return () => _items = items;
+            }
+            default:
+                throw OpReading.Unexpected(kind, this);
+        }
+    }
 }

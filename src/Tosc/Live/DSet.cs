@@ -135,6 +135,40 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
 
     void ILiveNode.ReplaceContent(object content) => _items = (HashSet<T>)content;
 
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    {
+        switch (kind)
+        {
+            case OpKind.Add:
+            {
+                var item = s_codec.Read(ref reader);
+                return () => _items.Add(item);
+            }
+            case OpKind.Remove:
+            {
+                var item = s_codec.Read(ref reader);
+                return () =>
+                {
+                    if (!_items.Remove(item))
+                        throw OpReading.Missing($"the element '{item}'", this);
+                };
+            }
+            case OpKind.Content:
+            {
+                var count = reader.Msg.ReadArrayHeader();
+                var items = new HashSet<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
+                for (var i = 0; i < count; i++)
+                {
+                    if (!items.Add(s_codec.Read(ref reader)))
+                        throw new ToscDataException("A log record holds a set element twice.");
+                }
+                return () => _items = items;
+            }
+            default:
+                throw OpReading.Unexpected(kind, this);
+        }
+    }
+
     // Materialized first, so enumerating the argument (possibly this set) happens outside the lock.
     private static List<T> Materialize(IEnumerable<T> other)
     {

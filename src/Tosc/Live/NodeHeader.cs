@@ -38,6 +38,12 @@ internal interface ILiveNode
 
     /// <summary>Takes the content decoded from a newer stored state, in place.</summary>
     void ReplaceContent(object content);
+
+    /// <summary>
+    /// Reads the arguments of one log operation aimed at this node and returns its application, which checks the
+    /// position against the content it meets and throws <see cref="ToscDataException"/> when it does not fit.
+    /// </summary>
+    Action ReadOp(Changes.OpKind kind, ref GraphReader reader);
 }
 
 /// <summary>Finds the live node behind a value the application holds.</summary>

@@ -1,5 +1,6 @@
 using Castle.DynamicProxy;
 using Tosc.Changes;
+using Tosc.Serialization;
 
 namespace Tosc.Live;
 
@@ -73,6 +74,22 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
             (Slots, Unknown) = (whole.Slots, whole.Unknown);
         else
             Slots = (object?[])content;
+    }
+
+    public Action ReadOp(OpKind kind, ref GraphReader reader)
+    {
+        if (kind != OpKind.Set)
+            throw OpReading.Unexpected(kind, this);
+        var name = reader.Msg.ReadStringSpan();
+        var slot = Model.IndexOf(name, -1);
+        if (slot < 0)
+        {
+            // A member a newer version of the class has: kept as stored, so this version writes it back unchanged.
+            var member = new UnknownMember(name.ToArray(), reader.Msg.ReadRawValue().ToArray());
+            return () => Unknown = [.. (Unknown ?? []).Where(known => !known.Name.AsSpan().SequenceEqual(member.Name)), member];
+        }
+        var value = Model.Properties[slot].Codec.ReadBoxed(ref reader);
+        return () => Slots![slot] = value;
     }
 
     private void Set(int slot, object? value)

@@ -87,6 +87,15 @@ public sealed class StateProtection
             : Envelope.Verify(key, stored);
     }
 
+    /// <summary>Whether <paramref name="stored"/> is protected the way this instance protects now: its current key and mode.</summary>
+    internal bool IsCurrent(ReadOnlySpan<byte> stored)
+    {
+        if (!LooksProtected(stored))
+            return false;
+        var header = Envelope.ReadHeader(stored);
+        return header.KeyId == _keys[0].Id && (header.Mode == Envelope.Encrypted) == _encrypt;
+    }
+
     /// <summary>Whether <paramref name="data"/> starts like a protected state (for messages of managers without protection).</summary>
     internal static bool LooksProtected(ReadOnlySpan<byte> data) => data.StartsWith(Envelope.Magic);
 

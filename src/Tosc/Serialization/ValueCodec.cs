@@ -134,6 +134,9 @@ internal sealed class EncodeContext
     /// <summary>Live nodes whose identity was written in this pass (for reachability after a commit).</summary>
     public int NodeCount { get; set; }
 
+    /// <summary>When set, receives every live node of <see cref="Owner"/> written in full (an operation's new nodes).</summary>
+    public List<ILiveNode>? Written { get; set; }
+
     /// <summary>
     /// Encodes <paramref name="value"/> as a whole stored value (header included) with <paramref name="codec"/>.
     /// The memory is this context's buffer: valid until the next encode.
@@ -209,6 +212,8 @@ internal sealed class EncodeContext
                 return false;
             header.Mark = Epoch;
             NodeCount++;
+            if (Written is not null && Nodes.Of(instance) is { } node)
+                Written.Add(node);
             return true;
         }
         // A plain value, or a node of another graph: copied, with an id of its own for this value.
@@ -266,6 +271,15 @@ internal sealed class DecodeContext
     /// <summary>Live nodes of the current graph by id: reused in place when the new state still has them.</summary>
     public Dictionary<long, ILiveNode>? Existing { get; }
 
+    /// <summary>
+    /// False (a whole state): a reused node leaves <see cref="Existing"/>, so what is left there is gone. True (an
+    /// operation's value): <see cref="Existing"/> is the manager's node index and stays as it is.
+    /// </summary>
+    public bool KeepsExisting { get; init; }
+
+    /// <summary>The nodes this pass defined, by id.</summary>
+    public IEnumerable<object> Defined => _seen.Values;
+
     /// <summary>Existing nodes that the new state still holds (their content is swapped in at the end).</summary>
     public IReadOnlyList<(ILiveNode Node, object Content)> Pending => _pending;
 
@@ -295,7 +309,8 @@ internal sealed class DecodeContext
     {
         if (!BuildsLive || Existing is null || id == 0 || !Existing.TryGetValue(id, out var node) || node is not TNode typed)
             return null;
-        Existing.Remove(id);
+        if (!KeepsExisting)
+            Existing.Remove(id);
         return typed;
     }
 

@@ -17,6 +17,9 @@ internal static class WireFormat
     /// <summary>Header flag (version 2): the value is an LZ4 block, after its uncompressed length as a big-endian uint32.</summary>
     public const byte Lz4Flag = 0x01;
 
+    /// <summary>Header flag (version 2): the bytes are a log record (docs/wire-format.md, "Log records"), not a whole value.</summary>
+    public const byte LogRecordFlag = 0x02;
+
     private const byte KnownFlags = Lz4Flag;
 
     /// <summary>Nesting deeper than this is rejected on write and on read (protects the stack).</summary>
@@ -74,8 +77,10 @@ internal static class WireFormat
         if (data[4] == 0)
             throw new ToscDataException("The stored value declares format version 0, which does not exist.");
         var flags = data[5];
-        if ((flags & ~KnownFlags) != 0)
+        if ((flags & ~(KnownFlags | LogRecordFlag)) != 0)
             throw new ToscDataException($"The stored value sets header flags 0x{flags:x2}, which this Tosc does not know (it knows 0x{KnownFlags:x2}); upgrade Tosc to read it.");
+        if ((flags & LogRecordFlag) != 0)
+            throw new ToscDataException("The stored bytes are a log record, not a whole value: the store's layout is damaged, or a backend returned a record as a snapshot.");
         var value = stored[HeaderLength..];
         return (flags & Lz4Flag) != 0 ? Lz4Compression.Decompress(value.Span) : value;
     }

@@ -1,0 +1,94 @@
+using Tosc.Live;
+using Tosc.Serialization;
+
+namespace Tosc.Changes;
+
+/// <summary>
+/// Reads a log record (docs/wire-format.md, "Log records") against a manager's node index. Reading builds the values
+/// and checks the record; the returned applications change the live nodes, one operation each, in order.
+/// </summary>
+internal static class LogRecordReader
+{
+    public static List<Action> Read(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, TypeRegistry registry, Dictionary<long, ILiveNode> index)
+    {
+        try
+        {
+            return ReadChecked(payload, expectedBase, commitId, owner, registry, index);
+        }
+        catch (Exception e) when (e is not ToscDataException and not OutOfMemoryException and not OperationCanceledException)
+        {
+            throw new ToscDataException($"A log record cannot be decoded: {e.Message}", e);
+        }
+    }
+
+    private static List<Action> ReadChecked(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, TypeRegistry registry, Dictionary<long, ILiveNode> index)
+    {
+        var body = Open(payload);
+        var reader = new WireReader(body);
+        if (reader.ReadArrayHeader() != 3)
+            throw new ToscDataException("A log record must be an array of three: base version, commit id, operations.");
+        var baseVersion = reader.ReadInt64();
+        if (baseVersion != expectedBase)
+            throw new ToscDataException($"A log record was made against version {baseVersion} but follows version {expectedBase} in the store: records are out of order or were tampered with.");
+        var id = reader.ReadBinary();
+        if (id.Length != 16 || new Guid(id, bigEndian: true) != commitId)
+            throw new ToscDataException("A log record's commit id differs from the one the store keeps for it: the record was moved or tampered with.");
+        var count = reader.ReadArrayHeader();
+        var applications = new List<Action>(Math.Min(count, NodeReading.MaxInitialCapacity));
+        for (var i = 0; i < count; i++)
+        {
+            var start = reader.Position;
+            reader.Skip();
+            if (ReadOp(body.Slice(start, reader.Position - start), owner, registry, index) is { } application)
+                applications.Add(application);
+        }
+        if (!reader.End)
+            throw new ToscDataException($"A log record has {reader.Remaining} bytes after its operations.");
+        return applications;
+    }
+
+    /// <summary>One operation: <c>[node id, kind, arguments...]</c>, decoded in a context of its own (its nodes are defined in it).</summary>
+    private static Action? ReadOp(ReadOnlyMemory<byte> op, Manager owner, TypeRegistry registry, Dictionary<long, ILiveNode> index)
+    {
+        var context = new DecodeContext(registry, owner, live: true, index) { KeepsExisting = true };
+        var reader = new GraphReader(op, context);
+        if (reader.Msg.ReadArrayHeader() < 2)
+            throw new ToscDataException("A log operation must name its node and its kind.");
+        var target = reader.Msg.ReadInt64();
+        var kind = (OpKind)reader.Msg.ReadInt32();
+        // A node this graph does not hold was not reachable at the record's base version: the operation changes
+        // nothing anyone can see (a write to a removed object), so it is skipped.
+        if (!index.TryGetValue(target, out var node))
+            return null;
+        var apply = node.ReadOp(kind, ref reader);
+        if (!reader.Msg.End)
+            throw new ToscDataException($"A log operation {kind} has {reader.Msg.Remaining} bytes after its arguments.");
+        foreach (var defined in context.Defined)
+        {
+            if (Nodes.Of(defined) is { } added && ReferenceEquals(added.Header.Owner, owner))
+                index[added.Header.Id] = added;
+        }
+        if (context.Pending.Count == 0)
+            return apply;
+        var swaps = context.Pending.ToArray();
+        return () =>
+        {
+            // Nodes the operation wrote in full take the content they had when it was made.
+            foreach (var (swapped, content) in swaps)
+                swapped.ReplaceContent(content);
+            apply();
+        };
+    }
+
+    private static ReadOnlyMemory<byte> Open(ReadOnlyMemory<byte> payload)
+    {
+        var header = payload.Span;
+        if (header.Length < WireFormat.HeaderLength || !header[..4].SequenceEqual(WireFormat.Magic))
+            throw new ToscDataException("A log record does not start with the \"TOSC\" header.");
+        if (header[4] > WireFormat.FormatVersion)
+            throw new ToscDataException($"A log record uses format version {header[4]}, newer than this Tosc supports ({WireFormat.FormatVersion}); upgrade Tosc to read it.");
+        if (header[4] < 2 || header[5] != WireFormat.LogRecordFlag)
+            throw new ToscDataException($"The bytes in the store's log are not a log record (format version {header[4]}, flags 0x{header[5]:x2}).");
+        return payload[WireFormat.HeaderLength..];
+    }
+}

@@ -1,0 +1,93 @@
+using System.Buffers;
+using MessagePack;
+using Tosc.Live;
+using Tosc.Serialization;
+
+namespace Tosc.Changes;
+
+/// <summary>
+/// Encodes the running transaction's changes as log operations, each at the moment it is made, and builds the log
+/// record its commit appends. One per manager; a manager runs one transaction at a time.
+/// </summary>
+internal sealed class OpEncoder
+{
+    private readonly EncodeContext _context;
+    private readonly ArrayBufferWriter<byte> _ops = new(256);
+    private readonly ArrayBufferWriter<byte> _record = new(256);
+
+    public OpEncoder(Manager owner, TypeRegistry registry) =>
+        _context = new EncodeContext(owner, registry) { Written = [] };
+
+    /// <summary>How many operations are encoded.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>The live nodes the operations wrote in full: new to the stored graph, or written again.</summary>
+    public IReadOnlyList<ILiveNode> Written => _context.Written!;
+
+    /// <summary>Encodes one change. Each operation is self-contained: its type names and nodes are defined in it.</summary>
+    public void Append(Change change)
+    {
+        var start = _ops.WrittenCount;
+        var written = _context.Written!.Count;
+        _context.Begin();
+        try
+        {
+            var writer = new GraphWriter(new MessagePackWriter(_ops), _context);
+            change.WriteOp(ref writer);
+            writer.Msg.Flush();
+        }
+        catch
+        {
+            Truncate(start, written);
+            throw;
+        }
+        Count++;
+    }
+
+    public void Clear() => Truncate(0, 0);
+
+    /// <summary>
+    /// The record of the encoded operations: the header (format 2, log record), then
+    /// <c>[base version, commit id, [operation...]]</c>. Valid until the next call.
+    /// </summary>
+    public ReadOnlyMemory<byte> Build(long baseVersion, Guid commitId) => Build(_record, baseVersion, commitId, Count, _ops.WrittenSpan);
+
+    /// <summary>A record without operations: what a cancelled commit appends to make sure it can never land later.</summary>
+    public static ReadOnlyMemory<byte> Empty(long baseVersion, Guid commitId) => Build(new ArrayBufferWriter<byte>(64), baseVersion, commitId, 0, []);
+
+    private static ReadOnlyMemory<byte> Build(ArrayBufferWriter<byte> output, long baseVersion, Guid commitId, int count, ReadOnlySpan<byte> ops)
+    {
+        output.ResetWrittenCount();
+        WireFormat.WriteHeader(output.GetSpan(WireFormat.HeaderLength), WireFormat.FormatVersion, WireFormat.LogRecordFlag);
+        output.Advance(WireFormat.HeaderLength);
+        var writer = new MessagePackWriter(output);
+        writer.WriteArrayHeader(3);
+        writer.Write(baseVersion);
+        Span<byte> id = stackalloc byte[16];
+        commitId.TryWriteBytes(id, bigEndian: true, out _);
+        writer.WriteBinary(id);
+        writer.WriteArrayHeader(count);
+        writer.Flush();
+        ops.CopyTo(output.GetSpan(ops.Length));
+        output.Advance(ops.Length);
+        return output.WrittenMemory;
+    }
+
+    private void Truncate(int length, int written)
+    {
+        if (length == 0)
+        {
+            _ops.ResetWrittenCount();
+            Count = 0;
+        }
+        else
+        {
+            // An operation failed half-way: keep the ones before it.
+            var kept = _ops.WrittenSpan[..length].ToArray();
+            _ops.ResetWrittenCount();
+            kept.CopyTo(_ops.GetSpan(kept.Length));
+            _ops.Advance(kept.Length);
+        }
+        _context.Written!.RemoveRange(written, _context.Written.Count - written);
+    }
+}

@@ -1,0 +1,136 @@
+using Tosc.Changes;
+using Tosc.Diagnostics;
+using Tosc.Live;
+
+namespace Tosc;
+
+/// <summary>
+/// Delta commits over a backend's operation log: a commit appends the transaction's operations, a refresh applies the
+/// records after the manager's version in place, and every so many records a committing manager writes a snapshot.
+/// Backends without a log keep whole-state commits.
+/// </summary>
+public sealed partial class Manager
+{
+    // Every live node of this graph by id: what log operations name. It may also hold nodes that have become
+    // unreachable (an operation aimed at one changes nothing visible); it is rebuilt from the root when it has grown
+    // well past the graph.
+    private Dictionary<long, ILiveNode> _index = [];
+    private int _indexBaseline;
+    private bool _fullLoadNeeded;
+    private Appended? _compactionDue;
+    private bool _snapshotStale;
+
+    /// <summary>Encodes a change as a log operation the moment it is made (delta commits only).</summary>
+    internal void RecordOp(Change change) => _ops?.Append(change);
+
+    internal void ForgetOps() => _ops?.Clear();
+
+    /// <summary>Reads what is newer than the manager's state: the log after its version when it can, else the whole state.</summary>
+    private async ValueTask<LogSlice> FetchAsync(Type declared, bool async, CancellationToken cancellationToken)
+    {
+        if (_ops is null)
+            return new LogSlice(await _calls.ReadAsync(async, cancellationToken).ConfigureAwait(false), [], afterVersion: null);
+        long? after = _loaded && !_fullLoadNeeded && declared == _rootType ? _version : null;
+        return await _calls.ReadLogAsync(after, async, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes a fetched slice the manager's state; callers hold the exclusive lock.</summary>
+    private ChangedEventArgs? Publish(LogSlice slice, Type declared, bool reuse)
+    {
+        if (slice.Snapshot is not null || slice.AfterVersion is null)
+            return Publish(StoredState.FromLog(slice), declared, reuse);
+        if (slice.Records.Count == 0)
+            return null;
+        var old = Version;
+        ApplyRecords(slice.Records);
+        return new ChangedEventArgs(old, Version);
+    }
+
+    /// <summary>Applies log records in place, each one whole or not at all as far as decoding goes.</summary>
+    private void ApplyRecords(IReadOnlyList<LogRecord> records)
+    {
+        foreach (var record in records)
+        {
+            var applications = LogRecordReader.Read(Unprotect(record.Data), _version!.Value, record.CommitId, this, _registry, _index);
+            lock (Gate)
+            {
+                try
+                {
+                    foreach (var apply in applications)
+                        apply();
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // Half applied: the next read takes the whole state, which puts every node right in place.
+                    _fullLoadNeeded = true;
+                    throw e as ToscDataException ?? new ToscDataException($"A log record could not be applied: {e.Message}", e);
+                }
+                _version = record.Version;
+            }
+            Interlocked.Increment(ref _structureStamp);
+            ToscDiagnostics.Refreshes.Add(1);
+        }
+        TrimIndexIfGrown();
+    }
+
+    /// <summary>The outermost commit of a delta-committing manager: one record appended under the version check.</summary>
+    private async ValueTask<long?> AppendAsync(long baseVersion, bool async, CancellationToken cancellationToken)
+    {
+        var commitId = Guid.NewGuid();
+        var record = Protect(_ops!.Build(baseVersion, commitId));
+        ToscDiagnostics.StateSize.Record(record.Length);
+        var appended = await _calls.TryAppendAsync(record, baseVersion, commitId, fence => Protect(OpEncoder.Empty(baseVersion, fence)), async, cancellationToken).ConfigureAwait(false);
+        if (appended is not { } done)
+            return null;
+        foreach (var node in _ops.Written)
+            _index[node.Header.Id] = node;
+        if (_snapshotStale || done.Records >= _options.CompactAfterRecords || done.Bytes >= _options.CompactAfterBytes)
+            _compactionDue = done;
+        return done.Version;
+    }
+
+    /// <summary>
+    /// Writes the whole value as the new snapshot when the log has grown past the thresholds. Best effort: a failure
+    /// leaves a longer log, which a later commit compacts.
+    /// </summary>
+    private async ValueTask CompactIfDueAsync(bool async, CancellationToken cancellationToken)
+    {
+        if (_compactionDue is not { } due || _calls.Log is not { } backend)
+            return;
+        _compactionDue = null;
+        try
+        {
+            var snapshot = Protect(Encode(_root, _rootType));
+            if (async)
+                await backend.TryCompactAsync(snapshot, due.Version, cancellationToken).ConfigureAwait(false);
+            else
+                backend.TryCompact(snapshot, due.Version, cancellationToken);
+            _snapshotStale = false;
+        }
+        catch (Exception e) when (e is BackendException or OperationCanceledException)
+        {
+            ToscLog.CompactionFailed(_logger, e, due.Version);
+        }
+    }
+
+    /// <summary>
+    /// Notes a snapshot protected with a previous key (or mode): the next commit rewrites it, so a key rotation
+    /// completes without waiting for the log to fill.
+    /// </summary>
+    private void CheckSnapshotProtection(StoredState state) =>
+        _snapshotStale = _options.Protection is { } protection && !protection.IsCurrent(state.Data.Span);
+
+    /// <summary>Indexes every node reachable from the root (after a whole state was decoded).</summary>
+    private void RebuildIndex()
+    {
+        _index = CollectNodes();
+        _indexBaseline = _index.Count;
+        _fullLoadNeeded = false;
+    }
+
+    private void TrimIndexIfGrown()
+    {
+        if (_index.Count > (2 * _indexBaseline) + 1024)
+            RebuildIndex();
+    }
+}
