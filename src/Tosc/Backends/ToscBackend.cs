@@ -125,7 +125,7 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     /// Wakes on <see cref="Changes"/> and reads the version once every <see cref="PollInterval"/> otherwise, so an idle
     /// waiter costs one probe per interval whatever <paramref name="timeout"/> it passes.
     /// </remarks>
-    public async ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public virtual async ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var infinite = timeout == Timeout.InfiniteTimeSpan;
         if (timeout < TimeSpan.Zero && !infinite)

@@ -19,19 +19,16 @@ public enum ReplyLoss
 /// seeded random policy (<see cref="Random"/>). The core must resolve every loss by reading back the commit id, never
 /// applying a transaction twice or losing an acknowledged one.
 /// </summary>
-public sealed class LostReplyBackend : IBackend
+public sealed class LostReplyBackend : ForwardingBackend
 {
-    private readonly IBackend _inner;
-    private readonly bool _ownsInner;
     private readonly Lock _gate = new();
     private Func<bool, ReplyLoss> _policy = static _ => ReplyLoss.None;
     private Action<ReplyLoss>? _injected;
 
     /// <summary>Wraps <paramref name="inner"/>; disposes it only when <paramref name="ownsInner"/> is set.</summary>
     public LostReplyBackend(IBackend inner, bool ownsInner = false)
+        : base(inner, ownsInner)
     {
-        _inner = inner;
-        _ownsInner = ownsInner;
     }
 
     /// <summary>
@@ -79,72 +76,52 @@ public sealed class LostReplyBackend : IBackend
     }
 
     /// <inheritdoc/>
-    public StoredState? Read(CancellationToken cancellationToken = default)
+    protected override ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
     {
         RunBeforeRead();
-        return _inner.Read(cancellationToken);
+        return base.ReadCoreAsync(async, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default)
+    protected override ValueTask<LogSlice> ReadLogCoreAsync(long? afterVersion, bool async, CancellationToken cancellationToken)
     {
         RunBeforeRead();
-        return _inner.ReadAsync(cancellationToken);
+        return base.ReadLogCoreAsync(afterVersion, async, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public long? ReadVersion(CancellationToken cancellationToken = default) => _inner.ReadVersion(cancellationToken);
-
-    /// <inheritdoc/>
-    public ValueTask<long?> ReadVersionAsync(CancellationToken cancellationToken = default) => _inner.ReadVersionAsync(cancellationToken);
-
-    /// <inheritdoc/>
-    public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        Completed(WriteAsync(data, WriteCondition.None, commitId, async: false, cancellationToken))!.Value;
-
-    /// <inheritdoc/>
-    public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        (await WriteAsync(data, WriteCondition.None, commitId, async: true, cancellationToken).ConfigureAwait(false))!.Value;
-
-    /// <inheritdoc/>
-    public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        Completed(WriteAsync(data, WriteCondition.IfVersion(expectedVersion), commitId, async: false, cancellationToken));
-
-    /// <inheritdoc/>
-    public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        WriteAsync(data, WriteCondition.IfVersion(expectedVersion), commitId, async: true, cancellationToken);
-
-    /// <inheritdoc/>
-    public ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        _inner.WaitForChangeAsync(knownVersion, timeout, cancellationToken);
-
-    /// <inheritdoc/>
-    public void Dispose()
+    protected override async ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
     {
-        if (_ownsInner)
-            _inner.Dispose();
+        var loss = Draw(!condition.IsUnconditional && condition.ExpectedVersion is not null);
+        var version = await base.WriteCoreAsync(data, condition, commitId, async, cancellationToken).ConfigureAwait(false);
+        return version is null ? null : Landed(loss, version);
     }
 
-    private async ValueTask<long?> WriteAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    protected override async ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
+    {
+        var loss = Draw(isConditional: true);
+        var appended = await base.AppendCoreAsync(record, expectedVersion, commitId, async, cancellationToken).ConfigureAwait(false);
+        return appended is null ? null : Landed(loss, appended);
+    }
+
+    /// <summary>Decides this write's fate; a request lost before landing fails here, before it is sent.</summary>
+    private ReplyLoss Draw(bool isConditional)
     {
         ReplyLoss loss;
         lock (_gate)
-            loss = _policy(!condition.IsUnconditional && condition.ExpectedVersion is not null);
+            loss = _policy(isConditional);
         if (loss == ReplyLoss.BeforeLanding)
             throw Lost(loss, "the request was lost before it reached the store");
-        long? version;
-        if (condition.IsUnconditional)
-            version = async ? await _inner.WriteAsync(data, commitId, cancellationToken).ConfigureAwait(false) : _inner.Write(data, commitId, cancellationToken);
-        else
-            version = async
-                ? await _inner.TryWriteAsync(data, condition.ExpectedVersion, commitId, cancellationToken).ConfigureAwait(false)
-                : _inner.TryWrite(data, condition.ExpectedVersion, commitId, cancellationToken);
-        if (loss == ReplyLoss.AfterLanding && version is not null)
-        {
-            Take(() => AfterLanding, () => AfterLanding = null)?.Invoke();
-            throw Lost(loss, "the reply was lost after the write landed");
-        }
-        return version;
+        return loss;
+    }
+
+    private T Landed<T>(ReplyLoss loss, T result)
+    {
+        if (loss != ReplyLoss.AfterLanding)
+            return result;
+        Take(() => AfterLanding, () => AfterLanding = null)?.Invoke();
+        throw Lost(loss, "the reply was lost after the write landed");
     }
 
     private BackendException Lost(ReplyLoss loss, string what)
@@ -166,6 +143,4 @@ public sealed class LostReplyBackend : IBackend
             return hook;
         }
     }
-
-    private static T Completed<T>(ValueTask<T> task) => task.GetAwaiter().GetResult();
 }

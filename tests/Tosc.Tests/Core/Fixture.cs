@@ -7,9 +7,12 @@ public sealed class Store : IDisposable
 
     public InprocBackend Backend { get; } = new();
 
-    public Manager Open(ManagerOptions? options = null)
+    public Manager Open(ManagerOptions? options = null) => Open(Backend, options);
+
+    /// <summary>A manager over <paramref name="backend"/> (a decorator of <see cref="Backend"/>), disposed with the store.</summary>
+    public Manager Open(IBackend backend, ManagerOptions? options = null)
     {
-        var manager = new Manager(Backend, options);
+        var manager = new Manager(backend, options);
         _managers.Add(manager);
         return manager;
     }

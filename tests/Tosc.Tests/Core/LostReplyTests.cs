@@ -49,18 +49,11 @@ public sealed class LostReplyTests : IDisposable
     }
 
     [Fact]
-    public void ReplyLost_ThenAnotherCommitLandsOnTop_IsReportedAsUnknown_AndNeverAppliedTwice()
+    public void ReplyLost_ThenAnotherCommitLandsOnTop_OfAWholeStateStore_IsReportedAsUnknown_AndNeverAppliedTwice()
     {
-        var faulty = new LostReplyBackend(_store.Backend);
-        using var manager = new Manager(faulty, new ManagerOptions { WatchForChanges = false });
-        manager.Write(new Inventory());
-        var inventory = manager.Read<Inventory>();
-        var other = _store.OpenQuiet();
-        other.Read<Inventory>();
-        faulty.BeforeNextRead = () => other.Refresh<Inventory>().Log.Add("theirs");
+        var (manager, inventory, faulty) = LoseAReplyUnderAnotherCommit(deltaCommits: false);
         var runs = 0;
 
-        faulty.LoseNext(ReplyLoss.AfterLanding);
         var error = Assert.Throws<CommitOutcomeUnknownException>(() => manager.Run(() =>
         {
             runs++;
@@ -68,9 +61,42 @@ public sealed class LostReplyTests : IDisposable
         }));
 
         Assert.Equal(1, runs);
+        Assert.Equal(1, faulty.RepliesLost);
         Assert.False(error.IsTransient);
         Assert.Contains("cannot be told", error.Message);
         Assert.Empty(inventory.Log); // rolled back locally
         Assert.Equal(["mine", "theirs"], _store.OpenQuiet().Read<Inventory>().Log); // stored exactly once
+    }
+
+    [Fact]
+    public void ReplyLost_ThenAnotherCommitLandsOnTop_OfALogStore_IsFoundInTheLog_AndCountsAsCommitted()
+    {
+        var (manager, inventory, faulty) = LoseAReplyUnderAnotherCommit(deltaCommits: true);
+        var runs = 0;
+
+        manager.Run(() =>
+        {
+            runs++;
+            inventory.Log.Add("mine");
+        });
+
+        // The log keeps every commit id, so the lost reply is settled even with a newer commit on top.
+        Assert.Equal(1, runs);
+        Assert.Equal(1, faulty.RepliesLost);
+        Assert.Equal(["mine", "theirs"], _store.OpenQuiet().Read<Inventory>().Log); // stored exactly once
+        Assert.Equal(["mine", "theirs"], manager.Refresh<Inventory>().Log);
+    }
+
+    private (Manager Manager, Inventory Inventory, LostReplyBackend Faulty) LoseAReplyUnderAnotherCommit(bool deltaCommits)
+    {
+        var faulty = new LostReplyBackend(_store.Backend);
+        var manager = _store.Open(faulty, new ManagerOptions { WatchForChanges = false, DeltaCommits = deltaCommits });
+        manager.Write(new Inventory());
+        var inventory = manager.Read<Inventory>();
+        var other = _store.OpenQuiet();
+        other.Read<Inventory>();
+        faulty.BeforeNextRead = () => other.Refresh<Inventory>().Log.Add("theirs");
+        faulty.LoseNext(ReplyLoss.AfterLanding);
+        return (manager, inventory, faulty);
     }
 }
