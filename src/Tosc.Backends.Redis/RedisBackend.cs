@@ -165,7 +165,10 @@ public sealed class RedisBackend : ToscBackend
                     ? await _database.ScriptEvaluateAsync(RedisStoreScript.Text, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
                     : _database.ScriptEvaluate(RedisStoreScript.Text, _keys, args);
             }
-            // The script replies with a bulk string or nil only, the same under RESP2 and RESP3.
+            // The script replies with a bulk string or nil only, the same under RESP2 and RESP3. No result at all
+            // (the client gives none when a connection breaks at the wrong moment) is a lost reply: the core reads back.
+            if (result is null)
+                throw NoReply("write");
             return result.IsNull ? null : ParseVersion((RedisValue)result);
         }
         catch (Exception e) when (Translate(e, "write") is { } failure)
@@ -250,8 +253,14 @@ public sealed class RedisBackend : ToscBackend
     }
 
     // Only the async form can be cancelled while it waits; StackExchange.Redis takes no token.
-    private async ValueTask<RedisValue[]> HashGetAsync(RedisValue[] fields, bool async, CancellationToken cancellationToken) =>
-        async ? await _database.HashGetAsync(_keys[0], fields).WaitAsync(cancellationToken).ConfigureAwait(false) : _database.HashGet(_keys[0], fields);
+    private async ValueTask<RedisValue[]> HashGetAsync(RedisValue[] fields, bool async, CancellationToken cancellationToken)
+    {
+        var values = async ? await _database.HashGetAsync(_keys[0], fields).WaitAsync(cancellationToken).ConfigureAwait(false) : _database.HashGet(_keys[0], fields);
+        return values?.Length == fields.Length ? values : throw NoReply("read");
+    }
+
+    private BackendException NoReply(string action) =>
+        new($"Could not {action} key '{Key}': Redis at {_endpoints} gave no reply (the connection broke). The call may succeed once the connection is back.", isTransient: true);
 
     private void OnMessage(RedisChannel channel, RedisValue message)
     {
