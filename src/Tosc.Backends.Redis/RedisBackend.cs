@@ -67,19 +67,20 @@ public sealed class RedisBackend : ToscBackend
     {
         _connection = connection;
         _ownsConnection = ownsConnection;
-        _database = connection.GetDatabase(options.Database);
-        Key = options.KeyPrefix + key;
-        _keys = [Key];
-        _endpoints = Describe(connection.GetEndPoints());
-        // Pub/sub ignores database numbers, so the channel names the database as well as the key.
-        var channelName = string.Create(CultureInfo.InvariantCulture, $"{Key}:changes:{_database.Database}");
-        _channel = RedisChannel.Literal(channelName);
-        // The client adds a configured channelPrefix when subscribing, but the script publishes the raw name.
-        _publishChannel = ConfigurationOptions.Parse(connection.Configuration, ignoreUnknown: true).ChannelPrefix + channelName;
-        _onMessage = OnMessage;
-        _onRestored = (_, _) => Changes.Notify(); // messages published while the connection was down are lost
         try
         {
+            ArgumentException.ThrowIfNullOrEmpty(key);
+            _database = connection.GetDatabase(options.Database);
+            Key = options.KeyPrefix + key;
+            _keys = [Key];
+            _endpoints = Describe(connection.GetEndPoints());
+            // Pub/sub ignores database numbers, so the channel names the database as well as the key.
+            var channelName = string.Create(CultureInfo.InvariantCulture, $"{Key}:changes:{_database.Database}");
+            _channel = RedisChannel.Literal(channelName);
+            // The client adds a configured channelPrefix when subscribing, but the script publishes the raw name.
+            _publishChannel = ConfigurationOptions.Parse(connection.Configuration, ignoreUnknown: true).ChannelPrefix + channelName;
+            _onMessage = OnMessage;
+            _onRestored = (_, _) => Changes.Notify(); // messages published while the connection was down are lost
             // Fail fast on credentials, ACL rules and a foreign value at the key, not at the first commit.
             ReadVersion();
         }

@@ -370,9 +370,14 @@ public sealed class RedisBackendTests(RedisServerFixture fixture) : IClassFixtur
     [InlineData(null)]
     public void Constructor_WithoutAKey_ThrowsArgumentException(string? key)
     {
+        using var connection = ConnectionMultiplexer.Connect(Server.Configuration);
+
         var failure = Assert.ThrowsAny<ArgumentException>(() => new RedisBackend(Server.Configuration, key!));
+        var onTheCallersConnection = Assert.ThrowsAny<ArgumentException>(() => new RedisBackend(connection, key!));
 
         Assert.Equal("key", failure.ParamName);
+        Assert.Equal("key", onTheCallersConnection.ParamName);
+        Assert.True(connection.IsConnected);
     }
 
     public static TheoryData<string, RedisBackendOptions> BadOptions => new()
