@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using StackExchange.Redis;
 
 namespace Tosc;
@@ -9,236 +10,106 @@ namespace Tosc;
 /// in one step and publishes each new version, so other processes learn about changes at once.
 /// </summary>
 /// <remarks>
-/// The server address, TLS and the password go in the StackExchange.Redis configuration string, for example
-/// <c>"redis.example.com:6380,ssl=true,password=..."</c>. Requires Redis 5 or later. A second key is an
-/// independent store. See docs/redis-backend.md for the stored layout, the failure behaviour and the options.
+/// The server address, TLS, the ACL user and the password go in the StackExchange.Redis configuration string, for
+/// example <c>"redis.example.com:6380,ssl=true,user=app,password=..."</c>. Requires Redis 5 or later. A second key
+/// is an independent store. See docs/redis-backend.md for the stored layout, the ACL rules, the failure behaviour
+/// and the options.
 /// </remarks>
-public sealed partial class RedisBackend : IBackend
+public sealed class RedisBackend : ToscBackend
 {
     private static readonly RedisValue[] StateFields = ["tosc", "version", "data", "commit"];
     private static readonly RedisValue[] ProbeFields = ["tosc", "version"];
 
-    // Replaced together (under _swap) when a connection the backend owns is stuck; see RedisBackend.Reconnect.cs.
-    private volatile ConnectionMultiplexer _connection;
-    private volatile IDatabase _database;
-    private readonly ConfigurationOptions? _ownedSettings;
-    private readonly int _databaseNumber;
-    private readonly string _keyName;
+    private readonly IConnectionMultiplexer _connection;
+    private readonly bool _ownsConnection;
+    private readonly IDatabase _database;
     private readonly RedisKey[] _keys;
     private readonly RedisChannel _channel;
     private readonly RedisValue _publishChannel;
-    private readonly RedisValue _clientId = Guid.NewGuid().ToString("N");
-    private readonly TimeSpan _operationTimeout;
-    private readonly TimeSpan _pollInterval;
+    private readonly string _clientId = Guid.NewGuid().ToString("N");
     private readonly string _endpoints;
-    private readonly ChangeSignal _changes = new();
-    private readonly CancellationTokenSource _disposing = new();
     private readonly Action<RedisChannel, RedisValue> _onMessage;
     private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
-    private byte[] _scriptSha = [];
-    private int _disposed;
 
     /// <summary>
     /// Connects to the server(s) in <paramref name="configuration"/> and opens the store at
-    /// <see cref="RedisBackendOptions.KeyPrefix"/> + <paramref name="key"/>. The backend owns this connection and closes it on
-    /// <see cref="Dispose"/>.
+    /// <see cref="RedisBackendOptions.KeyPrefix"/> + <paramref name="key"/>. The backend owns this connection and closes
+    /// it when disposed.
     /// </summary>
-    /// <param name="configuration">A StackExchange.Redis configuration string: endpoints, <c>password=</c>, <c>ssl=</c>, ...</param>
+    /// <param name="configuration">A StackExchange.Redis configuration string: endpoints, <c>user=</c>, <c>password=</c>, <c>ssl=</c>, ...</param>
     /// <param name="key">The store's key, without the prefix.</param>
     /// <param name="options">Settings; <see langword="null"/> uses the defaults.</param>
-    /// <exception cref="BackendException">The server is unreachable (transient) or refused the password (not transient).</exception>
+    /// <exception cref="ArgumentException">The configuration string, the key or an option is not valid.</exception>
+    /// <exception cref="BackendException">The server is unreachable (transient) or refused the credentials (not transient).</exception>
     public RedisBackend(string configuration, string key, RedisBackendOptions? options = null)
-        : this(Connect(configuration, Prepare(key, options, out var validated), out var settings), settings, key, validated)
+        : this(Connect(configuration, key, Validated(options)), ownsConnection: true, key, Validated(options))
     {
     }
 
     /// <summary>
     /// Opens the store at <see cref="RedisBackendOptions.KeyPrefix"/> + <paramref name="key"/> over a connection the caller
-    /// owns; <see cref="Dispose"/> leaves that connection open. Only the options' timeouts that bound asynchronous calls
-    /// apply: synchronous calls follow the connection's own <c>syncTimeout</c>.
+    /// owns; disposing the backend leaves that connection open. The connection's own timeouts apply, and it should be
+    /// configured with <see cref="BacklogPolicy.FailFast"/> so calls made while it is disconnected fail at once instead
+    /// of waiting for a reconnect (see docs/redis-backend.md).
     /// </summary>
-    /// <param name="connection">An open connection; it may be shared with other code and other backends.</param>
+    /// <param name="multiplexer">A connected multiplexer; it may be shared with other code and other backends.</param>
     /// <param name="key">The store's key, without the prefix.</param>
-    /// <param name="options">Settings; <see langword="null"/> uses the defaults.</param>
-    /// <exception cref="BackendException">The server is unreachable (transient) or refused the password (not transient).</exception>
-    public RedisBackend(ConnectionMultiplexer connection, string key, RedisBackendOptions? options = null)
-        : this(connection ?? throw new ArgumentNullException(nameof(connection)), ownedSettings: null, key, Prepare(key, options, out _))
+    /// <param name="options">Settings; <see langword="null"/> uses the defaults. The timeouts of the options do not apply.</param>
+    /// <exception cref="ArgumentException">The key or an option is not valid.</exception>
+    /// <exception cref="BackendException">The server is unreachable (transient) or refused the credentials or the key (not transient).</exception>
+    public RedisBackend(IConnectionMultiplexer multiplexer, string key, RedisBackendOptions? options = null)
+        : this(multiplexer ?? throw new ArgumentNullException(nameof(multiplexer)), ownsConnection: false, key, Validated(options))
     {
     }
 
-    private RedisBackend(ConnectionMultiplexer connection, ConfigurationOptions? ownedSettings, string key, RedisBackendOptions options)
+    private RedisBackend(IConnectionMultiplexer connection, bool ownsConnection, string key, RedisBackendOptions options)
+        : base(options.PollInterval)
     {
         _connection = connection;
-        _ownedSettings = ownedSettings;
+        _ownsConnection = ownsConnection;
         try
         {
-            _operationTimeout = options.OperationTimeout;
-            _pollInterval = options.PollInterval;
-            _databaseNumber = options.Database;
+            ArgumentException.ThrowIfNullOrEmpty(key);
             _database = connection.GetDatabase(options.Database);
-            _keyName = options.KeyPrefix + key;
-            _keys = [_keyName];
+            Key = options.KeyPrefix + key;
+            _keys = [Key];
             _endpoints = Describe(connection.GetEndPoints());
             // Pub/sub ignores database numbers, so the channel names the database as well as the key.
-            var channelName = string.Create(CultureInfo.InvariantCulture, $"{_keyName}:changes:{_database.Database}");
-            _channel = new RedisChannel(channelName, RedisChannel.PatternMode.Literal);
+            var channelName = string.Create(CultureInfo.InvariantCulture, $"{Key}:changes:{_database.Database}");
+            _channel = RedisChannel.Literal(channelName);
             // The client adds a configured channelPrefix when subscribing, but the script publishes the raw name.
-            string? channelPrefix = ConfigurationOptions.Parse(connection.Configuration, ignoreUnknown: true).ChannelPrefix;
-            _publishChannel = channelPrefix + channelName;
+            _publishChannel = ConfigurationOptions.Parse(connection.Configuration, ignoreUnknown: true).ChannelPrefix + channelName;
             _onMessage = OnMessage;
-            _onRestored = OnConnectionRestored;
-            try
-            {
-                LoadScriptAsync(async: false, CancellationToken.None).GetAwaiter().GetResult();
-                connection.GetSubscriber().Subscribe(_channel, _onMessage);
-            }
-            catch (Exception e) when (Translate(e, "open the store") is { } failure)
-            {
-                throw failure;
-            }
-            // Messages published while the connection was down are lost: wake the waiters so they read the version.
-            connection.ConnectionRestored += _onRestored;
+            _onRestored = (_, _) => Changes.Notify(); // messages published while the connection was down are lost
+            // Fail fast on credentials, ACL rules and a foreign value at the key, not at the first commit.
+            ReadVersion();
         }
-        catch
+        catch when (ownsConnection)
         {
-            if (ownedSettings is not null)
-                Close(connection);
+            connection.Dispose();
             throw;
         }
     }
 
     /// <summary>The full Redis key of the store: <see cref="RedisBackendOptions.KeyPrefix"/> + key.</summary>
-    public string Key => _keyName;
+    public string Key { get; }
 
-    internal ConnectionMultiplexer Connection => _connection;
-
-    /// <inheritdoc/>
-    public StoredState? Read(CancellationToken cancellationToken = default) =>
-        ReadCoreAsync(async: false, cancellationToken).GetAwaiter().GetResult();
+    internal IConnectionMultiplexer Connection => _connection;
 
     /// <inheritdoc/>
-    public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) =>
-        ReadCoreAsync(async: true, cancellationToken);
-
-    /// <inheritdoc/>
-    public long? ReadVersion(CancellationToken cancellationToken = default) =>
-        ReadVersionCoreAsync(async: false, cancellationToken).GetAwaiter().GetResult();
-
-    /// <inheritdoc/>
-    public ValueTask<long?> ReadVersionAsync(CancellationToken cancellationToken = default) =>
-        ReadVersionCoreAsync(async: true, cancellationToken);
-
-    /// <inheritdoc/>
-    public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        StoreAsync(async: false, data, RedisStoreScript.AnyVersion, commitId, cancellationToken).GetAwaiter().GetResult()!.Value;
-
-    /// <inheritdoc/>
-    public async ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        (await StoreAsync(async: true, data, RedisStoreScript.AnyVersion, commitId, cancellationToken).ConfigureAwait(false))!.Value;
-
-    /// <inheritdoc/>
-    public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        StoreAsync(async: false, data, Expected(expectedVersion), commitId, cancellationToken).GetAwaiter().GetResult();
-
-    /// <inheritdoc/>
-    public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        StoreAsync(async: true, data, Expected(expectedVersion), commitId, cancellationToken);
-
-    /// <inheritdoc/>
-    public async ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default)
+    protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive, zero or Timeout.InfiniteTimeSpan.");
-        var deadline = timeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + timeout;
-        // Dispose ends a wait at once, even while a probe is in flight.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
-        while (true)
-        {
-            // Wait in slices of PollInterval: each slice ends with a probe, the safety net for lost messages.
-            var left = deadline == DateTime.MaxValue ? _pollInterval : deadline - DateTime.UtcNow;
-            var slice = left < _pollInterval ? left : _pollInterval;
-            if (slice < TimeSpan.Zero)
-                slice = TimeSpan.Zero;
-            long? version;
-            try
-            {
-                var signal = _changes.Current;
-                version = await ProbeVersionAsync(stop.Token).ConfigureAwait(false);
-                if (version == knownVersion)
-                {
-                    try
-                    {
-                        await signal.WaitAsync(slice, stop.Token).ConfigureAwait(false);
-                    }
-                    catch (TimeoutException)
-                    {
-                    }
-                    version = await ProbeVersionAsync(stop.Token).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // Only Dispose cancels the linked token on its own.
-                throw new ObjectDisposedException($"The RedisBackend of key '{_keyName}' was disposed while the wait ran.");
-            }
-            if (version != knownVersion || deadline - DateTime.UtcNow <= TimeSpan.Zero)
-                return version;
-        }
-    }
-
-    /// <summary>Stops listening for changes; closes the connection only when this backend opened it.</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return;
-        _disposing.Cancel();
-        lock (_swap)
-        {
-            _connection.ConnectionRestored -= _onRestored;
-            if (_ownedSettings is not null)
-            {
-                Close(_connection);
-            }
-            else
-            {
-                try
-                {
-                    // Removes only this backend's handler; other subscribers on the caller's connection keep theirs.
-                    _connection.GetSubscriber().Unsubscribe(_channel, _onMessage, CommandFlags.FireAndForget);
-                }
-                catch (Exception e) when (e is RedisException or ObjectDisposedException)
-                {
-                    // The caller's connection is down or closed: there is nothing left to unsubscribe from.
-                }
-            }
-        }
-        _changes.Notify();
-        _disposing.Dispose();
-    }
-
-    private async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
-    {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            var fields = async
-                ? await _database.HashGetAsync(_keys[0], StateFields).WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false)
-                : _database.HashGet(_keys[0], StateFields);
-            Healthy();
+            var fields = await HashGetAsync(StateFields, async, cancellationToken).ConfigureAwait(false);
             if (!fields[0].IsNull || !fields[1].IsNull)
                 return Parse(fields);
             // Nothing of ours: an empty store, or a hash someone else owns. Only this rare case pays a second call.
-            var exists = async
-                ? await _database.KeyExistsAsync(_keys[0]).WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false)
-                : _database.KeyExists(_keys[0]);
+            var exists = async ? await _database.KeyExistsAsync(_keys[0]).WaitAsync(cancellationToken).ConfigureAwait(false) : _database.KeyExists(_keys[0]);
             if (!exists)
                 return null;
             // The key appeared meanwhile (a first write racing this read) or is foreign: one more look decides.
-            fields = async
-                ? await _database.HashGetAsync(_keys[0], StateFields).WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false)
-                : _database.HashGet(_keys[0], StateFields);
+            fields = await HashGetAsync(StateFields, async, cancellationToken).ConfigureAwait(false);
             return Parse(fields) ?? throw Foreign(NoMarker);
         }
         catch (Exception e) when (Translate(e, "read") is { } failure)
@@ -247,24 +118,18 @@ public sealed partial class RedisBackend : IBackend
         }
     }
 
-    private ValueTask<long?> ProbeVersionAsync(CancellationToken cancellationToken) => ReadVersionCoreAsync(async: true, cancellationToken);
-
-    private async ValueTask<long?> ReadVersionCoreAsync(bool async, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    protected override async ValueTask<long?> ReadVersionCoreAsync(bool async, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
         RedisValue[] fields;
         try
         {
-            fields = async
-                ? await _database.HashGetAsync(_keys[0], ProbeFields).WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false)
-                : _database.HashGet(_keys[0], ProbeFields);
+            fields = await HashGetAsync(ProbeFields, async, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (Translate(e, "read the version of") is { } failure)
         {
             throw failure;
         }
-        Healthy();
         var (marker, version) = (fields[0], fields[1]);
         if (marker.IsNull)
             return version.IsNull ? null : throw Foreign(NoMarker);
@@ -273,131 +138,200 @@ public sealed partial class RedisBackend : IBackend
         return version.IsNull ? null : ParseVersion(version);
     }
 
-    private async ValueTask<long?> StoreAsync(bool async, ReadOnlyMemory<byte> data, string expected, Guid commitId, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One EVALSHA of <see cref="RedisStoreScript"/>; never retried here. A timed-out call is settled by the core, which
+    /// reads back on the same connection: StackExchange.Redis sends the commands of one connection in order, so the
+    /// read-back is answered after the lost call ran or was dropped, never before.
+    /// </remarks>
+    protected override async ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
     {
-        ThrowIfDisposed();
-        cancellationToken.ThrowIfCancellationRequested();
+        var expected = condition.IsUnconditional ? RedisStoreScript.AnyVersion
+            : condition.ExpectedVersion is { } v ? v.ToString(CultureInfo.InvariantCulture) : RedisStoreScript.NoVersion;
         RedisValue[] args = [expected, data.ToArray(), commitId.ToString("N"), _publishChannel, _clientId];
-        long version;
         try
         {
-            var result = await EvaluateAsync(async, args, cancellationToken).ConfigureAwait(false);
-            Healthy();
-            if (result.IsNull)
-                return null;
-            version = ParseVersion((RedisValue)result);
-        }
-        catch (Exception e) when (MayHaveReachedTheServer(e))
-        {
-            Unhealthy(e);
-            version = await SettleAsync(async, commitId, e, cancellationToken).ConfigureAwait(false);
+            RedisResult result;
+            try
+            {
+                result = async
+                    ? await _database.ScriptEvaluateAsync(RedisStoreScript.Sha1, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
+                    : _database.ScriptEvaluate(RedisStoreScript.Sha1, _keys, args);
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // The server lost its script cache (restart, SCRIPT FLUSH, failover): the call did not run, so sending
+                // the script itself (EVAL, which also caches it again) is not a second attempt of the write.
+                result = async
+                    ? await _database.ScriptEvaluateAsync(RedisStoreScript.Text, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
+                    : _database.ScriptEvaluate(RedisStoreScript.Text, _keys, args);
+            }
+            // The script replies with a bulk string or nil only, the same under RESP2 and RESP3. No result at all
+            // (the client gives none when a connection breaks at the wrong moment) is a lost reply: the core reads back.
+            if (result is null)
+                throw NoReply("write");
+            return result.IsNull ? null : ParseVersion((RedisValue)result);
         }
         catch (Exception e) when (Translate(e, "write") is { } failure)
         {
             throw failure;
         }
-        // Other managers sharing this instance learn about the write here; the pub/sub echo is ignored.
-        _changes.Notify();
-        return version;
     }
 
-    /// <summary>
-    /// Finds out whether a write whose reply was lost committed, by looking up its commit id in the store's recent
-    /// history. It never writes again. Commands on one connection run in order, so once this lookup ran, the lost
-    /// call can no longer commit later: a "not committed" answer is final.
-    /// </summary>
-    /// <returns>The version the write produced.</returns>
-    /// <exception cref="BackendException">Transient: the write did not commit, or the server stayed away so the outcome is unknown.</exception>
-    private async ValueTask<long> SettleAsync(bool async, Guid commitId, Exception failure, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    protected override void StartWatching()
     {
-        var field = RedisStoreScript.CommitField(commitId);
-        var started = DateTime.UtcNow;
-        var pause = TimeSpan.FromMilliseconds(20);
-        var where = $"Redis at {_endpoints}";
-        Exception last = failure;
-        while (true)
+        _connection.ConnectionRestored += _onRestored;
+        try
         {
-            try
-            {
-                var remaining = _operationTimeout - (DateTime.UtcNow - started);
-                var produced = async
-                    ? await _database.HashGetAsync(_keys[0], field).WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false)
-                    : _database.HashGet(_keys[0], field);
-                Healthy();
-                if (!produced.IsNull)
-                    return ParseVersion(produced);
-                throw new BackendException($"Could not write key '{_keyName}': the call to {where} failed ({failure.Message}). It did not commit (checked by its commit id), so it may be tried again.", isTransient: true, failure);
-            }
-            catch (Exception e) when (MayHaveReachedTheServer(e) || e is RedisConnectionException)
-            {
-                Unhealthy(e);
-                last = e;
-            }
-            catch (Exception e) when (Translate(e, "write") is { } translated)
-            {
-                throw translated;
-            }
-            if (DateTime.UtcNow - started + pause >= _operationTimeout)
-            {
-                throw new BackendException(
-                    $"Could not write key '{_keyName}': the call to {where} failed ({failure.Message}) and the server did not answer again within {_operationTimeout.TotalMilliseconds:0} ms, " +
-                    $"so whether commit {commitId:N} was stored is unknown; reading the store back tells.", isTransient: true, new AggregateException(failure, last));
-            }
-            if (async)
-                await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
-            else if (cancellationToken.WaitHandle.WaitOne(pause))
-                cancellationToken.ThrowIfCancellationRequested();
-            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
+            _connection.GetSubscriber().Subscribe(_channel, _onMessage);
+        }
+        catch (Exception e) when (Translate(e, "subscribe to the changes of") is { } failure)
+        {
+            _connection.ConnectionRestored -= _onRestored;
+            throw failure;
         }
     }
 
-    private async ValueTask<RedisResult> EvaluateAsync(bool async, RedisValue[] args, CancellationToken cancellationToken)
+    /// <summary>Stops listening for changes; closes the connection only when this backend opened it.</summary>
+    protected override void Dispose(bool disposing)
     {
-        for (var attempt = 0; ; attempt++)
+        if (!disposing)
+            return;
+        _connection.ConnectionRestored -= _onRestored;
+        if (_ownsConnection)
         {
-            var sha = Volatile.Read(ref _scriptSha);
-            try
-            {
-                return async
-                    ? await _database.ScriptEvaluateAsync(sha, _keys, args).WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false)
-                    : _database.ScriptEvaluate(sha, _keys, args);
-            }
-            catch (RedisServerException e) when (attempt == 0 && e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-            {
-                // The server lost its script cache (restart, SCRIPT FLUSH, failover). The script did not run,
-                // so loading it and calling it again is not a blind retry of the write.
-                await LoadScriptAsync(async, cancellationToken).ConfigureAwait(false);
-            }
+            // Without waiting for replies: a graceful close can take a whole timeout when the server is away.
+            _connection.Close(allowCommandsToComplete: false);
+            _connection.Dispose();
+            return;
+        }
+        try
+        {
+            // Removes only this backend's handler; other subscribers on the caller's connection keep theirs.
+            _connection.GetSubscriber().Unsubscribe(_channel, _onMessage, CommandFlags.FireAndForget);
+        }
+        catch (Exception e) when (e is RedisException or ObjectDisposedException)
+        {
+            // The caller's connection is down or closed: there is nothing left to unsubscribe from.
         }
     }
 
-    private async ValueTask LoadScriptAsync(bool async, CancellationToken cancellationToken)
+    private static RedisBackendOptions Validated(RedisBackendOptions? options) => (options ?? new RedisBackendOptions()).Validated();
+
+    private static ConnectionMultiplexer Connect(string configuration, string key, RedisBackendOptions options)
     {
-        byte[]? sha = null;
-        foreach (var endpoint in _connection.GetEndPoints())
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ConfigurationOptions settings;
+        try
         {
-            var server = _connection.GetServer(endpoint);
-            if (!server.IsConnected)
-                continue;
-            sha = async
-                ? await server.ScriptLoadAsync(RedisStoreScript.Text).WaitAsync(_operationTimeout, cancellationToken).ConfigureAwait(false)
-                : server.ScriptLoad(RedisStoreScript.Text);
+            settings = ConfigurationOptions.Parse(configuration);
         }
-        if (sha is null)
-            throw new BackendException($"No Redis server at {_endpoints} is connected, so the store '{_keyName}' cannot be used; check that the server is running and reachable.", isTransient: true);
-        Volatile.Write(ref _scriptSha, sha);
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The Redis configuration string is not valid: {e.Message}", nameof(configuration), e);
+        }
+        if (settings.EndPoints.Count == 0)
+            throw new ArgumentException("The Redis configuration string names no server; start it with host:port, for example \"127.0.0.1:6379\".", nameof(configuration));
+        settings.ConnectTimeout = (int)options.ConnectTimeout.TotalMilliseconds;
+        settings.SyncTimeout = settings.AsyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
+        // Fail at construction with a clear error rather than hand out a backend that cannot reach its server.
+        settings.AbortOnConnectFail = true;
+        // A command must never wait for a reconnect and run long after its caller was told it failed.
+        settings.BacklogPolicy = BacklogPolicy.FailFast;
+        try
+        {
+            return ConnectionMultiplexer.Connect(settings);
+        }
+        catch (RedisConnectionException e)
+        {
+            var where = $"Redis at {Describe(settings.EndPoints)}";
+            if (e.FailureType == ConnectionFailureType.AuthenticationFailure)
+                throw Refused(where, e);
+            throw new BackendException($"Could not connect to {where} (connect timeout {options.ConnectTimeout.TotalMilliseconds:0} ms): check that the server is running, that host and port in the configuration string are right, and ssl= against the server's TLS setting. ({e.Message})", isTransient: true, e);
+        }
     }
+
+    // Only the async form can be cancelled while it waits; StackExchange.Redis takes no token.
+    private async ValueTask<RedisValue[]> HashGetAsync(RedisValue[] fields, bool async, CancellationToken cancellationToken)
+    {
+        var values = async ? await _database.HashGetAsync(_keys[0], fields).WaitAsync(cancellationToken).ConfigureAwait(false) : _database.HashGet(_keys[0], fields);
+        return values?.Length == fields.Length ? values : throw NoReply("read");
+    }
+
+    private BackendException NoReply(string action) =>
+        new($"Could not {action} key '{Key}': Redis at {_endpoints} gave no reply (the connection broke). The call may succeed once the connection is back.", isTransient: true);
 
     private void OnMessage(RedisChannel channel, RedisValue message)
     {
-        // "<version> <commit id> <client id>": skip this client's own commits, StoreAsync already signalled them.
-        var text = (string?)message;
-        if (text is not null && text.EndsWith((string)_clientId!, StringComparison.Ordinal))
-            return;
-        _changes.Notify();
+        // "<version> <commit id> <client id>": skip this instance's own commits, the base already signalled them.
+        if (((string?)message)?.EndsWith(_clientId, StringComparison.Ordinal) != true)
+            Changes.Notify();
     }
 
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => _changes.Notify();
+    /// <summary>Turns a failure of the client or the server into the exception callers act on; <see langword="null"/> keeps it as is.</summary>
+    private Exception? Translate(Exception e, string action)
+    {
+        var where = $"Redis at {_endpoints}";
+        var key = $"key '{Key}'";
+        if (IsDisposed)
+            return e is ObjectDisposedException ? null : new ObjectDisposedException($"The RedisBackend of key '{Key}' was disposed while the call ran.", e);
+        return e switch
+        {
+            ToscException or OperationCanceledException => null,
+            RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure } => Refused(where, e),
+            RedisServerException server => TranslateServerError(server, where, key, action),
+            RedisConnectionException or IOException or System.Net.Sockets.SocketException => new BackendException(
+                $"Could not {action} {key}: the connection to {where} failed ({e.Message}). The server may be down or restarting; the call may succeed once it is back.", isTransient: true, e),
+            TimeoutException => new BackendException(
+                $"Could not {action} {key}: {where} did not answer in time ({e.Message}). The server may be down, restarting or overloaded.", isTransient: true, e),
+            RedisException => new BackendException($"Could not {action} {key} at {where}: {e.Message}", isTransient: false, e),
+            _ => null,
+        };
+    }
+
+    private Exception TranslateServerError(RedisServerException e, string where, string key, string action)
+    {
+        var message = e.Message;
+        var foreign = message.IndexOf(RedisStoreScript.ForeignError + " ", StringComparison.Ordinal);
+        if (foreign >= 0)
+        {
+            var detail = message[(foreign + RedisStoreScript.ForeignError.Length + 1)..].Trim();
+            return Foreign(detail switch
+            {
+                "hash" => NoMarker,
+                _ when detail.StartsWith("format ", StringComparison.Ordinal) => OtherLayout(detail["format ".Length..]),
+                _ => NotAHash(detail),
+            }, e);
+        }
+        if (message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+            return Foreign(NotAHash(null), e);
+        if (message.StartsWith("NOPERM", StringComparison.Ordinal))
+            return new BackendException($"{where} denied the user access to {key} ({message}): give the ACL user the commands and the key and channel patterns listed in docs/redis-backend.md.", isTransient: false, e);
+        if (StartsWithAny(message, "NOAUTH", "WRONGPASS"))
+            return Refused(where, e);
+        if (StartsWithAny(message, "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"))
+            return new BackendException($"Could not {action} {key}: {where} is not ready ({message}); the call may succeed shortly.", isTransient: true, e);
+        return new BackendException($"Could not {action} {key}: {where} answered with an error: {message}", isTransient: false, e);
+    }
+
+    private static BackendException Refused(string where, Exception e) =>
+        new($"{where} refused the credentials: check the password (and user) in the configuration string. Server said: {e.Message}", isTransient: false, e);
+
+    private static bool StartsWithAny(string message, params string[] prefixes) =>
+        prefixes.Any(p => message.StartsWith(p, StringComparison.Ordinal));
+
+    private const string NoMarker = "a hash that is not a Tosc store (no 'tosc' marker field). Use another key or KeyPrefix, or delete the key if it is stale";
+
+    private static string OtherLayout(string? marker) =>
+        $"a Tosc store in a layout this version cannot read (marker '{marker}'); upgrade Tosc.Backends.Redis";
+
+    private static string NotAHash(string? type) =>
+        $"a value that is not a Tosc store{(type is null ? "" : $" (a {type})")}; Tosc keeps a hash there. Use another key or KeyPrefix, or delete the key if it is stale";
+
+    private ToscDataException Foreign(string what, Exception? inner = null) =>
+        new($"The Redis key '{Key}' at {_endpoints} holds {what}.", inner);
 
     private StoredState? Parse(RedisValue[] fields)
     {
@@ -413,15 +347,15 @@ public sealed partial class RedisBackend : IBackend
         return new StoredState(ParseVersion(version), (byte[])data!, commitId);
     }
 
-    private long ParseVersion(RedisValue value)
-    {
-        if (long.TryParse((string?)value, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
-            return version;
-        throw Foreign($"a version that is not a number ('{value}')");
-    }
+    private long ParseVersion(RedisValue value) =>
+        long.TryParse((string?)value, NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+            ? version
+            : throw Foreign($"a version that is not a number ('{value}')");
 
-    private static string Expected(long? version) =>
-        version is { } v ? v.ToString(CultureInfo.InvariantCulture) : RedisStoreScript.NoVersion;
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    private static string Describe(IEnumerable<EndPoint> endpoints) =>
+        string.Join(", ", endpoints.Select(e => e switch
+        {
+            DnsEndPoint dns => string.Create(CultureInfo.InvariantCulture, $"{dns.Host}:{dns.Port}"),
+            _ => e.ToString() ?? "?",
+        }));
 }

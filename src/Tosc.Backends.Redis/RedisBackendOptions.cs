@@ -3,8 +3,8 @@ using System.Globalization;
 namespace Tosc;
 
 /// <summary>
-/// Settings of a <see cref="RedisBackend"/>. The server address, TLS (<c>ssl=true,sslHost=...</c>) and the
-/// password (<c>password=...</c>) go in the StackExchange.Redis configuration string instead.
+/// Settings of a <see cref="RedisBackend"/>. The server address, TLS (<c>ssl=true,sslHost=...</c>), the ACL user and
+/// the password (<c>user=...,password=...</c>) go in the StackExchange.Redis configuration string instead.
 /// </summary>
 public sealed class RedisBackendOptions
 {
@@ -17,9 +17,8 @@ public sealed class RedisBackendOptions
     public int Database { get; set; } = -1;
 
     /// <summary>
-    /// How long one read, write or version probe may take before it fails with a transient
-    /// <see cref="BackendException"/>. Sets the connection's <c>syncTimeout</c> when the backend owns the connection,
-    /// and bounds every asynchronous call.
+    /// How long one read, write or version probe may take before it fails with a transient <see cref="BackendException"/>:
+    /// the <c>syncTimeout</c> and <c>asyncTimeout</c> of a connection the backend opens. A caller's multiplexer keeps its own.
     /// </summary>
     /// <value>The default is 5 seconds.</value>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -29,8 +28,8 @@ public sealed class RedisBackendOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// How often a change wait re-reads the version although no notification arrived: the safety net for
-    /// pub/sub messages lost while the connection was down.
+    /// How often a change wait reads the version although no pub/sub message arrived: the safety net for messages lost
+    /// while the connection was down, and the one poll interval in force (<see cref="ToscBackend.PollInterval"/>).
     /// </summary>
     /// <value>The default is 5 seconds.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);

@@ -2,7 +2,7 @@ namespace Tosc;
 
 /// <summary>
 /// The one server-side step behind every write: check the stored version, store the new state, publish it.
-/// Loaded once per server with SCRIPT LOAD and called by its SHA (EVALSHA); see docs/redis-backend.md.
+/// Called by its SHA1 (EVALSHA); a server that does not know it yet gets the text once (EVAL). See docs/redis-backend.md.
 /// </summary>
 internal static class RedisStoreScript
 {
@@ -73,4 +73,9 @@ internal static class RedisStoreScript
         redis.call('PUBLISH', ARGV[4], version .. ' ' .. ARGV[3] .. ' ' .. ARGV[5])
         return version
         """;
+
+    /// <summary>The SHA1 of <see cref="Text"/>: the name Redis caches the script under.</summary>
+#pragma warning disable CA5350 // Redis names scripts by SHA1; this is an identifier, not security.
+    public static readonly byte[] Sha1 = System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(Text));
+#pragma warning restore CA5350
 }

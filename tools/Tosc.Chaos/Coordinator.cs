@@ -117,7 +117,7 @@ internal sealed class Coordinator(RunOptions options)
             case "file":
                 return new StoreSpec("file", Path.Combine(_directory, "state.tosc"));
             case "redis":
-                var redis = new RedisServer(Path.Combine(_directory, "redis"));
+                var redis = new RedisChaosServer(Path.Combine(_directory, "redis"));
                 _server = redis;
                 return new StoreSpec("redis", $"{redis.Configuration}|chaos-{run}");
             default:

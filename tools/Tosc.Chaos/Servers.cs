@@ -54,93 +54,31 @@ internal static class Net
 }
 
 /// <summary>
-/// redis-server on a free loopback port with an append-only file synced on every write, so an acknowledged commit
+/// redis-server (the test kit's launcher) with an append-only file synced on every write, so an acknowledged commit
 /// survives a SIGKILL of the server: the fault is the crash and the dropped connections, not lost data.
 /// </summary>
-internal sealed class RedisServer : IServer
+internal sealed class RedisChaosServer(string directory) : IServer
 {
-    private readonly string _directory;
-    private Process? _process;
+    private readonly Testing.RedisServer _server = Testing.RedisServer.Start(durable: true, directory: directory);
 
-    public RedisServer(string directory)
-    {
-        _directory = directory;
-        Directory.CreateDirectory(directory);
-        Port = Net.FreePort();
-        Start();
-    }
+    public string Configuration => _server.Configuration;
 
-    public int Port { get; }
-
-    public string Configuration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
-
-    public string Description => $"redis-server 127.0.0.1:{Port}";
+    public string Description => _server.Description;
 
     public void Restart(TimeSpan downtime)
     {
-        Kill();
+        _server.Crash();
         Thread.Sleep(downtime); // the outage itself
-        Start();
+        _server.StartAgain();
     }
 
     public void EnsureRunning()
     {
-        if (_process is not { HasExited: false })
-            Start();
+        if (!_server.IsRunning)
+            _server.StartAgain();
     }
 
-    public void Dispose() => Kill();
-
-    private void Start()
-    {
-        var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[]
-        {
-            "--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory,
-            "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "yes",
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        _process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start; is it installed (apt-get install redis-server)?");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        Net.WaitUntil(() => _process.HasExited || Ping(), TimeSpan.FromSeconds(30), $"{Description} answering PING");
-        if (_process.HasExited)
-            throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode} at start (port {Port}).");
-    }
-
-    private void Kill()
-    {
-        if (_process is { HasExited: false } process)
-        {
-            process.Kill();
-            process.WaitForExit();
-        }
-        _process?.Dispose();
-        _process = null;
-    }
-
-    private bool Ping()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, Port);
-            client.ReceiveTimeout = 2000;
-            var stream = client.GetStream();
-            stream.Write("PING\r\n"u8);
-            var buffer = new byte[64];
-            var read = stream.Read(buffer);
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
-            return false;
-        }
-    }
+    public void Dispose() => _server.Dispose();
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tosc.Testing;
 
 namespace Tosc.Benchmarks.Harness;
 
@@ -152,7 +153,7 @@ internal sealed class BenchEnvironment : IDisposable
         {
             string? reason = null;
             if (kind == BackendKind.Redis)
-                Redis = RedisServer.TryStart(WorkDirectory, out reason);
+                Redis = RedisServer.Start(directory: Path.Combine(WorkDirectory, "redis")); // the test kit's launcher; a failure is the skip reason
             if (kind == BackendKind.Blob)
                 Azurite = AzuriteServer.TryStart(WorkDirectory, out reason);
             if (reason is not null)

@@ -87,6 +87,7 @@ internal abstract class RawPrimitive : IDisposable
         private readonly ConnectionMultiplexer _connection;
         private readonly IDatabase _database;
         private readonly RedisKey[] _keys;
+        private readonly string _channel;
         private readonly byte[] _sha;
         private string _expected = RedisStoreScript.NoVersion;
 
@@ -95,12 +96,13 @@ internal abstract class RawPrimitive : IDisposable
             _connection = ConnectionMultiplexer.Connect(configuration);
             _database = _connection.GetDatabase();
             _keys = [key];
+            _channel = key + ":changes:0";
             _sha = _connection.GetServer(_connection.GetEndPoints()[0]).ScriptLoad(RedisStoreScript.Text);
         }
 
         public override void Commit(byte[] data)
         {
-            var result = _database.ScriptEvaluate(_sha, _keys, [_expected, data, Guid.NewGuid().ToString("N"), (string)_keys[0] + ":changes:0", "raw"]);
+            var result = _database.ScriptEvaluate(_sha, _keys, [_expected, data, Guid.NewGuid().ToString("N"), _channel, "raw"]);
             _expected = (string?)result ?? throw new InvalidOperationException("conflict");
         }
 

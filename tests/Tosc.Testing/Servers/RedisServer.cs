@@ -2,57 +2,70 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
-using Tosc.Testing;
 
-namespace Tosc.Tests;
+namespace Tosc.Testing;
 
 /// <summary>
-/// A real <c>redis-server</c> process on a free loopback port, in its own temporary directory.
-/// It can be shut down and started again on the same port, with or without its data.
+/// A real <c>redis-server</c> process on a free 127.0.0.1 port with its own data directory: the one launcher the
+/// Redis tests, the benchmarks and the chaos runner share. It can be shut down, killed (SIGKILL) and started again
+/// on the same port and data.
 /// </summary>
 public sealed class RedisServer : IDisposable
 {
-    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
     private readonly string[] _extraArguments;
+    private readonly bool _ownsDirectory;
     private Process? _process;
 
-    private RedisServer(string? password, bool durable, string[] extraArguments)
+    private RedisServer(string? password, bool durable, string? directory, string[] extraArguments)
     {
         Port = Loopback.FreePort();
         Password = password;
         Durable = durable;
         _extraArguments = extraArguments;
-        Directory = Path.Combine(Path.GetTempPath(), "tosc-redis-" + Guid.NewGuid().ToString("N")[..12]);
+        _ownsDirectory = directory is null;
+        Directory = directory ?? Path.Combine(Path.GetTempPath(), "tosc-redis-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Directory);
     }
+
+    /// <summary>How long a start may take before it counts as failed.</summary>
+    public static TimeSpan StartDeadline { get; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The loopback port the server listens on (the same after a restart).</summary>
     public int Port { get; }
 
-    /// <summary>The password the server requires (<c>--requirepass</c>), or <see langword="null"/>.</summary>
+    /// <summary>The password of the <c>default</c> user (<c>--requirepass</c>), or <see langword="null"/>.</summary>
     public string? Password { get; }
 
     /// <summary>
-    /// Whether every acknowledged write survives a restart: append-only file with <c>appendfsync always</c>.
+    /// Whether every acknowledged write survives a restart or a SIGKILL: append-only file with <c>appendfsync always</c>.
     /// Otherwise persistence is off and a restart starts empty.
     /// </summary>
     public bool Durable { get; }
 
-    /// <summary>The server's working directory (removed on dispose).</summary>
+    /// <summary>The server's working directory (removed on dispose when the server created it).</summary>
     public string Directory { get; }
 
     /// <summary>A StackExchange.Redis configuration string for this server.</summary>
     public string Configuration => Password is null
-        ? $"127.0.0.1:{Port}"
-        : $"127.0.0.1:{Port},password={Password}";
+        ? string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}")
+        : string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port},password={Password}");
+
+    /// <summary>Host and port, for messages.</summary>
+    public string Description => string.Create(CultureInfo.InvariantCulture, $"redis-server 127.0.0.1:{Port}");
 
     /// <summary>Whether the process is running.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>Starts a server and waits until it answers PING.</summary>
-    public static RedisServer Start(string? password = null, bool durable = false, params string[] extraArguments)
+    /// <param name="password">The <c>default</c> user's password; <see langword="null"/>: none.</param>
+    /// <param name="durable">See <see cref="Durable"/>.</param>
+    /// <param name="directory">The data directory, kept on dispose; <see langword="null"/>: a temporary one, removed on dispose.</param>
+    /// <param name="extraArguments">More <c>redis-server</c> arguments.</param>
+    /// <exception cref="InvalidOperationException">redis-server is not installed or exited at start.</exception>
+    /// <exception cref="TimeoutException">It did not answer within <see cref="StartDeadline"/>.</exception>
+    public static RedisServer Start(string? password = null, bool durable = false, string? directory = null, params string[] extraArguments)
     {
-        var server = new RedisServer(password, durable, extraArguments);
+        var server = new RedisServer(password, durable, directory, extraArguments);
         try
         {
             server.Launch();
@@ -74,15 +87,12 @@ public sealed class RedisServer : IDisposable
         {
             Command(Durable ? "SHUTDOWN" : "SHUTDOWN NOSAVE");
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or SocketException)
         {
             // The server closes the connection instead of answering when it shuts down.
         }
-        catch (SocketException)
-        {
-        }
         if (!_process!.WaitForExit(StartDeadline))
-            throw new TimeoutException($"redis-server on port {Port} did not exit within {StartDeadline.TotalSeconds:0} s after SHUTDOWN.");
+            throw new TimeoutException($"{Description} did not exit within {StartDeadline.TotalSeconds:0} s after SHUTDOWN.");
     }
 
     /// <summary>Kills the server at once (SIGKILL): only what reached the append-only file survives.</summary>
@@ -94,18 +104,18 @@ public sealed class RedisServer : IDisposable
         _process.WaitForExit();
     }
 
-    /// <summary>Starts the server again on the same port and directory; waits until it answers.</summary>
+    /// <summary>Shuts the server down and starts it again on the same port and directory; waits until it answers.</summary>
     public void Restart()
     {
         Shutdown();
         Launch();
     }
 
-    /// <summary>Starts the stopped server again on the same port.</summary>
+    /// <summary>Starts the stopped server again on the same port and directory; waits until it answers.</summary>
     public void StartAgain()
     {
         if (IsRunning)
-            throw new InvalidOperationException("The server is still running.");
+            throw new InvalidOperationException($"{Description} is still running.");
         Launch();
     }
 
@@ -120,26 +130,28 @@ public sealed class RedisServer : IDisposable
         if (Password is not null)
             request.Append(Resp("AUTH", Password));
         request.Append(Resp(command.Split(' ', StringSplitOptions.RemoveEmptyEntries)));
-        var bytes = Encoding.UTF8.GetBytes(request.ToString());
-        stream.Write(bytes);
+        stream.Write(Encoding.UTF8.GetBytes(request.ToString()));
         using var reader = new StreamReader(stream, Encoding.UTF8);
         if (Password is not null)
             reader.ReadLine(); // +OK of AUTH
         return reader.ReadLine() ?? throw new IOException("The server closed the connection without answering.");
     }
 
-    /// <inheritdoc/>
+    /// <summary>Kills the server and removes a temporary directory.</summary>
     public void Dispose()
     {
-        if (IsRunning)
-            Crash();
+        Crash();
         _process?.Dispose();
+        _process = null;
+        if (!_ownsDirectory)
+            return;
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
         }
         catch (IOException)
         {
+            // A file still held open; the temporary folder is cleaned eventually.
         }
     }
 
@@ -161,8 +173,7 @@ public sealed class RedisServer : IDisposable
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException(
-                "redis-server is not installed; the Redis tests need it. Install it with `apt-get install redis-server` (.ci/run does this).", e);
+            throw new InvalidOperationException("redis-server is not installed; install it with `apt-get install redis-server` (.ci/run does this).", e);
         }
         // Drain the output so the server never blocks on a full pipe.
         _process.OutputDataReceived += (_, _) => { };
@@ -174,57 +185,33 @@ public sealed class RedisServer : IDisposable
 
     private IEnumerable<string> Arguments()
     {
-        yield return "--port";
-        yield return Port.ToString(CultureInfo.InvariantCulture);
-        yield return "--bind";
-        yield return "127.0.0.1";
-        yield return "--dir";
-        yield return Directory;
-        yield return "--save";
-        yield return "";
-        yield return "--daemonize";
-        yield return "no";
-        yield return "--appendonly";
-        yield return Durable ? "yes" : "no";
-        if (Durable)
-        {
-            yield return "--appendfsync";
-            yield return "always";
-        }
-        if (Password is not null)
-        {
-            yield return "--requirepass";
-            yield return Password;
-        }
-        foreach (var arg in _extraArguments)
-            yield return arg;
+        string[] common = ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", Directory, "--save", "", "--daemonize", "no", "--loglevel", "warning"];
+        string[] persistence = Durable ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+        string[] password = Password is null ? [] : ["--requirepass", Password];
+        return [.. common, .. persistence, .. password, .. _extraArguments];
     }
 
     private void WaitUntilReady()
     {
         var clock = Stopwatch.StartNew();
-        string last = "no answer";
+        var last = "no answer";
         while (clock.Elapsed < StartDeadline)
         {
             if (_process!.HasExited)
-                throw new InvalidOperationException($"redis-server on port {Port} exited at start with code {_process.ExitCode}.");
+                throw new InvalidOperationException($"{Description} exited at start with code {_process.ExitCode}.");
             try
             {
                 last = Command("PING");
                 if (last == "+PONG")
                     return;
             }
-            catch (SocketException e)
-            {
-                last = e.Message;
-            }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or SocketException)
             {
                 last = e.Message;
             }
             Thread.Sleep(20); // polling interval of a deadline wait
         }
-        throw new TimeoutException($"redis-server on port {Port} did not answer PING within {StartDeadline.TotalSeconds:0} s (last: {last}).");
+        throw new TimeoutException($"{Description} did not answer PING within {StartDeadline.TotalSeconds:0} s (last: {last}).");
     }
 
     private static string Resp(params string[] words)
@@ -237,7 +224,7 @@ public sealed class RedisServer : IDisposable
     }
 }
 
-/// <summary>One server shared by the tests of a class; each test uses its own keys.</summary>
+/// <summary>One <see cref="RedisServer"/> shared by the tests of a class (xunit class fixture); each test uses its own keys.</summary>
 public sealed class RedisServerFixture : IDisposable
 {
     /// <summary>The running server.</summary>
