@@ -7,6 +7,7 @@ namespace Tosc.Benchmarks.Scenarios;
 /// <summary>
 /// Scenario 4: commit time of a one-key change into graphs of 1 KB to 10 MB, the time until another manager
 /// (on its own backend instance) shows it, and the backend's TryWrite of the same bytes; draws commit-vs-size.svg.
+/// Backends with an operation log run twice: delta commits (the default) and whole-state commits (the previous release's way).
 /// </summary>
 internal sealed class GraphSizeScenario : IScenario
 {
@@ -22,21 +23,30 @@ internal sealed class GraphSizeScenario : IScenario
         var chart = new List<(string, bool, IReadOnlyList<(double, double)>)>();
         foreach (var kind in bench.Backends)
         {
-            var tosc = new List<(double, double)>();
-            var raw = new List<(double, double)>();
-            foreach (var size in sizes)
+            bool[] modes = SupportsLog(bench, kind) ? [true, false] : [false];
+            foreach (var delta in modes)
             {
-                var iterations = bench.Quick ? (size >= 1_000_000 ? 2 : 4) : size switch { <= 1_000 => 40, <= 100_000 => 20, <= 1_000_000 => 8, _ => 4 };
-                var row = MeasureOne(bench, kind, ScenarioResult.Bytes(size), graphs[size], iterations);
-                result.Add(row);
-                tosc.Add(((double)(int)row["stored_B"]!, (double)row["tosc_commit_ms"]!));
-                raw.Add(((double)(int)row["stored_B"]!, (double)row["trywrite_ms"]!));
+                var tosc = new List<(double, double)>();
+                var raw = new List<(double, double)>();
+                double? smallest = null;
+                foreach (var size in sizes)
+                {
+                    var iterations = bench.Quick ? (size >= 1_000_000 ? 2 : 4) : size switch { <= 1_000 => 40, <= 100_000 => 20, <= 1_000_000 => 8, _ => 4 };
+                    var row = MeasureOne(bench, kind, ScenarioResult.Bytes(size), graphs[size], iterations, delta);
+                    var commitMs = (double)row["tosc_commit_ms"]!;
+                    smallest ??= commitMs;
+                    row.Add("commit_vs_smallest_graph", Measure.Ratio(commitMs, smallest.Value));
+                    result.Add(row);
+                    tosc.Add(((double)(int)row["stored_B"]!, commitMs));
+                    raw.Add(((double)(int)row["stored_B"]!, (double)row["trywrite_ms"]!));
+                }
+                chart.Add(($"{Bench.Name(kind)} Tosc {(delta ? "delta" : "whole-state")} commit", false, tosc));
+                if (!delta)
+                    chart.Add(($"{Bench.Name(kind)} TryWrite", true, raw));
             }
-            chart.Add(($"{Bench.Name(kind)} Tosc commit", false, tosc));
-            chart.Add(($"{Bench.Name(kind)} TryWrite", true, raw));
         }
         bench.NoteSkipped(result);
-        result.Notes.Add("tosc_commit_ms: `doc.Counters[\"c0\"] = i` on the live graph (encode the whole graph + TryWrite), median. trywrite_ms: the backend's TryWrite of bytes of the same size, median.");
+        result.Notes.Add("tosc_commit_ms: `doc.Counters[\"c0\"] = i` on the live graph, median; commit delta: one log record appended (ManagerOptions.DeltaCommits, the default where the backend keeps a log), whole: the whole graph encoded + TryWrite. trywrite_ms: the backend's TryWrite of bytes of the snapshot's size, median. commit_vs_smallest_graph: this commit time over the smallest graph's, same backend and mode.");
         result.Notes.Add("visible_ms: from the start of the commit until the Changed event of a second manager on its own backend instance (read + decode + in-place apply), median.");
         result.Notes.Add($"The blob backend polls every {Store.BlobPollInterval.TotalMilliseconds:0} ms in this harness (its default is 2 s), which bounds its visible_ms from below.");
         Directory.CreateDirectory(bench.ResultsDirectory);
@@ -46,13 +56,20 @@ internal sealed class GraphSizeScenario : IScenario
         return result;
     }
 
-    private static Row MeasureOne(Bench bench, BackendKind kind, string target, Doc graph, int iterations)
+    private static bool SupportsLog(Bench bench, BackendKind kind)
+    {
+        using var store = bench.Environment.NewStore(kind, "probe");
+        return store.Open() is ToscBackend { SupportsLog: true };
+    }
+
+    private static Row MeasureOne(Bench bench, BackendKind kind, string target, Doc graph, int iterations, bool delta)
     {
         using var store = bench.Environment.NewStore(kind, "size");
-        using var writer = new Manager(store.Open());
+        var options = new ManagerOptions { DeltaCommits = delta };
+        using var writer = new Manager(store.Open(), options);
         writer.Write(graph);
         var doc = writer.Read<Doc>();
-        using var reader = new Manager(store.Open());
+        using var reader = new Manager(store.Open(), options);
         reader.Read<Doc>();
         var seen = new ConcurrentDictionary<long, long>();
         using var signal = new SemaphoreSlim(0);
@@ -92,6 +109,7 @@ internal sealed class GraphSizeScenario : IScenario
         var writeMs = Measure.Median(writes);
         return new Row()
             .Add("backend", Bench.Name(kind))
+            .Add("commit", delta ? "delta" : "whole")
             .Add("graph", target)
             .Add("stored_B", stored.Length)
             .Add("iterations", iterations)
