@@ -96,6 +96,9 @@ internal static class WorkerMain
         PollInterval = TimeSpan.FromMilliseconds(500),
         RetryBaseDelay = TimeSpan.FromMilliseconds(1),
         RetryMaxDelay = TimeSpan.FromMilliseconds(100),
+        // Compaction under fire: on log backends a snapshot is written every few commits, so kills and lost replies
+        // land in the middle of compactions too.
+        CompactAfterRecords = 8,
         Logger = logger,
     };
 
