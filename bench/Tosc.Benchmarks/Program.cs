@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text;
 using Tosc.Benchmarks.Harness;
 using Tosc.Benchmarks.Scenarios;
+using Tosc.Testing;
 
 namespace Tosc.Benchmarks;
 
@@ -72,12 +73,12 @@ internal static class Program
         {
             e.Cancel = true;
             Console.Error.WriteLine("Interrupted: stopping servers and workers.");
-            ChildProcesses.StopAll();
+            ExitGuard.KillAll();
             current?.Dispose();
             Environment.Exit(130);
         };
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcesses.StopAll();
-        AppDomain.CurrentDomain.UnhandledException += (_, _) => ChildProcesses.StopAll();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ExitGuard.KillAll();
+        AppDomain.CurrentDomain.UnhandledException += (_, _) => ExitGuard.KillAll();
 
         var resultsDirectory = outDirectory ?? DefaultResultsDirectory(quick);
         var run = new RunInfo(quick, DateTimeOffset.Now, MachineInfo.Current());
@@ -120,7 +121,7 @@ internal static class Program
         }
         finally
         {
-            ChildProcesses.StopAll();
+            ExitGuard.KillAll();
         }
         if (scenarios.Count == s_scenarios.Length)
             WriteTables(resultsDirectory, run, results, clock.Elapsed);

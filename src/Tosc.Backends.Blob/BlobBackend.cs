@@ -1,21 +1,25 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using Polly;
-using Polly.Retry;
+using Azure;
+using Azure.Core;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
 
 namespace Tosc;
 
 /// <summary>
 /// Keeps the value in one Azure Storage block blob: the blob's body is the encoded value, its metadata carries the
 /// Tosc version and commit id, and compare-and-swap is a Put Blob conditional on the ETag of the expected version.
-/// Talks to the Blob service REST API directly (Shared Key or SAS); works with Azure and with the Azurite emulator.
+/// Works with Azure Storage and with the Azurite emulator. See docs/blob-backend.md.
 /// </summary>
 /// <remarks>
-/// Change detection polls with conditional requests (<c>If-None-Match</c>), so an unchanged blob costs a 304 and no
-/// download. Reads are retried on transient failures; writes are not (the core resolves them by their commit id).
+/// Every request is sent once: transient failures are reported (<see cref="BackendException.IsTransient"/>) and the
+/// core retries reads and resolves writes whose reply was lost by reading back the commit id. The clients the backend
+/// builds have the SDK's retries off; a <see cref="BlobClient"/> passed in must be built the same way
+/// (<see cref="CreateClientOptions"/>). Changes by other processes are found by polling with conditional requests,
+/// so an unchanged blob costs a 304 and no download.
 /// </remarks>
-public sealed class BlobBackend : IBackend
+public sealed class BlobBackend : ToscBackend
 {
     // Metadata names (the service compares them case-insensitively).
     internal const string MarkerKey = "toscstore";
@@ -23,279 +27,244 @@ public sealed class BlobBackend : IBackend
     internal const string VersionKey = "toscversion";
     internal const string CommitKey = "tosccommit";
 
-    private readonly BlobRestClient _client;
+    private readonly BlobClient _blob;
     private readonly BlobBackendOptions _options;
-    private readonly ResiliencePipeline _retryReads;
-    private readonly Func<bool, CancellationToken, ValueTask<StoredState?>> _getOnce;
-    private readonly Func<bool, CancellationToken, ValueTask<(long Version, string ETag)?>> _headOnce;
-    private readonly Func<bool, CancellationToken, ValueTask<bool>> _createContainerOnce;
+    private readonly string _credentialHint;
     private readonly Lock _gate = new();
-    private Cached? _last;          // the newest state seen, with its ETag: conditional reads answer 304 against it
-    private TaskCompletionSource _localChange = NewSignal();
-    private Seen? _lastSeen;        // the stored version the last request saw, and when (drives the poll schedule)
-    private volatile bool _disposed;
+    private Cached? _last; // the newest state seen, with its ETag: conditional reads answer 304 against it
 
-    /// <summary>Stores the value in <paramref name="blobName"/> of <paramref name="container"/> of the account a connection string names.</summary>
+    /// <summary>Stores the value in the blob a caller's client points at; the client stays the caller's.</summary>
+    /// <param name="blob">
+    /// A client built with any credential (connection string, SAS, <see cref="TokenCredential"/> such as
+    /// <c>DefaultAzureCredential</c>) and with <see cref="CreateClientOptions"/>, or at least with
+    /// <c>Retry.MaxRetries = 0</c>: the SDK would otherwise send a write again after a lost reply, its second attempt
+    /// would fail the ETag check, and the commit would be reported as a conflict and applied twice by <c>Run</c>.
+    /// </param>
+    /// <param name="options">Settings; <see langword="null"/> for the defaults (<see cref="BlobBackendOptions.RequestTimeout"/> does not apply: the client has its own).</param>
+    public BlobBackend(BlobClient blob, BlobBackendOptions? options = null)
+        : this(Validated(options), _ => blob ?? throw new ArgumentNullException(nameof(blob)),
+            "the BlobClient's credentials (the account key, the SAS token's permissions and expiry, or the identity's role on the container)")
+    {
+    }
+
+    /// <summary>Stores the value in <paramref name="blob"/> of <paramref name="container"/> of the account a connection string names.</summary>
     /// <param name="connectionString">
     /// <c>DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...</c> (optionally with <c>BlobEndpoint=...</c> or
     /// <c>EndpointSuffix=...</c>), <c>BlobEndpoint=...;SharedAccessSignature=...</c>, or <c>UseDevelopmentStorage=true</c>
     /// (the emulator at http://127.0.0.1:10000/devstoreaccount1).
     /// </param>
     /// <param name="container">The container; it must exist unless <see cref="BlobBackendOptions.CreateContainerIfMissing"/> is set.</param>
-    /// <param name="blobName">The blob that holds the store; it may contain '/'.</param>
+    /// <param name="blob">The blob that holds the store; it may contain '/'.</param>
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
-    public BlobBackend(string connectionString, string container, string blobName, BlobBackendOptions? options = null)
+    public BlobBackend(string connectionString, string container, string blob, BlobBackendOptions? options = null)
+        : this(Validated(options), clientOptions => FromConnectionString(connectionString, container, blob, clientOptions),
+            connectionString?.Contains("SharedAccessSignature", StringComparison.OrdinalIgnoreCase) == true
+                ? "the SAS token in the connection string (its permissions and expiry)"
+                : "the AccountKey in the connection string")
     {
-        var account = BlobAccount.Parse(connectionString);
-        _options = (options ?? new BlobBackendOptions()).Validated();
-        _client = new BlobRestClient(BlobLocation.From(account.BlobEndpoint, container, blobName), account.Signer, account.SasQuery, _options.HttpClient, _options.RequestTimeout);
-        _retryReads = BuildRetry(_options);
-        (_getOnce, _headOnce, _createContainerOnce) = (GetOnce, HeadOnce, CreateContainerOnce);
     }
 
-    /// <summary>Stores the value in the blob a URL names, authorized by the SAS token in its query (sent as is, never signed here).</summary>
+    /// <summary>Stores the value in the blob a URL names, authorized by the SAS token in its query.</summary>
     /// <param name="blobUriWithSas">For example <c>https://account.blob.core.windows.net/container/blob?sv=...&amp;sig=...</c>.
     /// The token needs read, write and create permissions (and container create for <see cref="BlobBackendOptions.CreateContainerIfMissing"/>).</param>
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
     public BlobBackend(Uri blobUriWithSas, BlobBackendOptions? options = null)
+        : this(Validated(options), clientOptions => new BlobClient(blobUriWithSas ?? throw new ArgumentNullException(nameof(blobUriWithSas)), clientOptions),
+            "the SAS token in the URL (it needs the r, c and w permissions, an expiry in the future and an intact signature)")
     {
-        ArgumentNullException.ThrowIfNull(blobUriWithSas);
-        _options = (options ?? new BlobBackendOptions()).Validated();
-        var location = BlobLocation.FromBlobUri(blobUriWithSas);
-        _client = new BlobRestClient(location, signer: null, blobUriWithSas.Query, _options.HttpClient, _options.RequestTimeout);
-        _retryReads = BuildRetry(_options);
-        (_getOnce, _headOnce, _createContainerOnce) = (GetOnce, HeadOnce, CreateContainerOnce);
+    }
+
+    /// <summary>Stores the value in the blob a URL names, authorized by an Entra ID token credential (such as <c>DefaultAzureCredential</c>).</summary>
+    /// <param name="blobUri">For example <c>https://account.blob.core.windows.net/container/blob</c>.</param>
+    /// <param name="credential">The credential; the identity needs the Storage Blob Data Contributor role (or equivalent) on the container.</param>
+    /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
+    public BlobBackend(Uri blobUri, TokenCredential credential, BlobBackendOptions? options = null)
+        : this(Validated(options), clientOptions => new BlobClient(blobUri ?? throw new ArgumentNullException(nameof(blobUri)),
+                credential ?? throw new ArgumentNullException(nameof(credential)), clientOptions),
+            "the identity's role on the container (Storage Blob Data Contributor) and the credential's tenant")
+    {
+    }
+
+    private BlobBackend(BlobBackendOptions options, Func<BlobClientOptions, BlobClient> client, string credentialHint)
+        : base(options.PollInterval)
+    {
+        _options = options;
+        var clientOptions = CreateClientOptions();
+        clientOptions.Retry.NetworkTimeout = options.RequestTimeout;
+        _blob = client(clientOptions);
+        _credentialHint = credentialHint;
+        BlobUri = new Uri(_blob.Uri.GetLeftPart(UriPartial.Path));
+        BlobNames.Check(_blob, BlobUri);
     }
 
     /// <summary>The blob's URL, without any SAS token.</summary>
-    public Uri BlobUri => _client.Location.BlobUri;
+    public Uri BlobUri { get; }
 
-    internal BlobRestClient Client => _client;
-
-    /// <inheritdoc/>
-    public StoredState? Read(CancellationToken cancellationToken = default) => Sync(ReadCore(async: false, cancellationToken));
-
-    /// <inheritdoc/>
-    public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) => ReadCore(async: true, cancellationToken);
-
-    /// <inheritdoc/>
-    public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        Sync(WriteCore(async: false, data, commitId, cancellationToken));
+    /// <summary>
+    /// Options for a <see cref="BlobClient"/> to pass to <see cref="BlobBackend(BlobClient, BlobBackendOptions?)"/>: the
+    /// SDK's retries off (the core alone decides what may be sent again) and the service version the backend is tested
+    /// with (2025-11-05, which Azurite 3.35 accepts). Set a credential-independent <c>Transport</c> or diagnostics as needed.
+    /// </summary>
+    public static BlobClientOptions CreateClientOptions() =>
+        new(BlobClientOptions.ServiceVersion.V2025_11_05) { Retry = { MaxRetries = 0 } };
 
     /// <inheritdoc/>
-    public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) =>
-        WriteCore(async: true, data, commitId, cancellationToken);
-
-    /// <inheritdoc/>
-    public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        Sync(TryWriteCore(async: false, data.ToArray(), expectedVersion, commitId, cancellationToken));
-
-    /// <inheritdoc/>
-    public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        TryWriteCore(async: true, data.ToArray(), expectedVersion, commitId, cancellationToken);
-
-    /// <inheritdoc/>
-    /// <remarks>
-    /// Polls with a conditional Get Blob every <see cref="BlobBackendOptions.PollInterval"/> (with jitter), counted from
-    /// this instance's last request that saw the stored version; a write through this same instance wakes the wait at once.
-    /// On timeout it returns the version the last poll saw.
-    /// </remarks>
-    public async ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default)
-    {
-        ThrowIfDisposed();
-        var started = Environment.TickCount64;
-        var localChange = Volatile.Read(ref _localChange).Task;
-        // When this instance saw the known version a moment ago, the next poll is not due yet.
-        var seen = Volatile.Read(ref _lastSeen);
-        var nextPoll = seen is not null && seen.Version == knownVersion ? seen.AtTicks + JitteredPollMilliseconds() : started;
-        while (true)
-        {
-            if (Environment.TickCount64 >= nextPoll)
-            {
-                var current = (await ReadCore(async: true, cancellationToken).ConfigureAwait(false))?.Version;
-                if (current != knownVersion)
-                    return current;
-                nextPoll = Environment.TickCount64 + JitteredPollMilliseconds();
-            }
-            var now = Environment.TickCount64;
-            var pause = nextPoll - now;
-            if (timeout != Timeout.InfiniteTimeSpan)
-            {
-                var left = (long)timeout.TotalMilliseconds - (now - started);
-                if (left <= 0)
-                    return knownVersion; // the last poll (or the last request) saw it
-                pause = Math.Min(pause, left);
-            }
-            try
-            {
-                await localChange.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(pause, 0)), cancellationToken).ConfigureAwait(false);
-                // A write through this instance: look at once (take the next signal first, so none is missed).
-                localChange = Volatile.Read(ref _localChange).Task;
-                ThrowIfDisposed();
-                nextPoll = Environment.TickCount64;
-            }
-            catch (TimeoutException)
-            {
-                // The next poll is due, or the timeout passed.
-            }
-        }
-    }
-
-    /// <summary>Stops waits in progress and releases the HTTP client when the backend created it (a caller's client is left alone).</summary>
-    public void Dispose()
-    {
-        if (_disposed)
-            return;
-        _disposed = true;
-        NotifyLocalChange();
-        _client.Dispose();
-    }
-
-    private async ValueTask<StoredState?> ReadCore(bool async, CancellationToken cancellationToken)
-    {
-        ThrowIfDisposed();
-        return await Retried(async, _getOnce, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async ValueTask<StoredState?> GetOnce(bool async, CancellationToken cancellationToken)
+    /// <remarks>A conditional Get Blob: when the blob still has the ETag last seen, the service answers 304 and nothing is downloaded.</remarks>
+    protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
     {
         var last = Volatile.Read(ref _last);
-        var reply = await _client.GetAsync(async, headOnly: false, last?.ETag, cancellationToken).ConfigureAwait(false);
-        switch (reply.Status)
+        var download = new BlobDownloadOptions { Conditions = last is null ? null : new BlobRequestConditions { IfNoneMatch = last.ETag } };
+        Response<BlobDownloadResult> response;
+        try
         {
-            case HttpStatusCode.NotModified when last is not null:
-                Saw(last.State.Version);
-                return last.State;
-            case HttpStatusCode.OK:
-                var (version, commitId) = Describe(reply);
-                var state = new StoredState(version, reply.Body ?? [], commitId);
-                Remember(reply.ETag, state);
-                Saw(version);
-                return state;
-            case HttpStatusCode.NotFound when !reply.IsContainerNotFound || _options.CreateContainerIfMissing:
-                Forget();
-                Saw(null);
-                return null;
-            case HttpStatusCode.NotFound:
-                throw ContainerMissing();
-            default:
-                throw Unexpected(reply, "Get Blob");
+            response = async
+                ? await _blob.DownloadContentAsync(download, cancellationToken).ConfigureAwait(false)
+                : _blob.DownloadContent(download, cancellationToken);
         }
+        catch (RequestFailedException e) when (IsNothingStored(e))
+        {
+            Forget();
+            return null;
+        }
+        catch (Exception e) when (Failure(e, "Get Blob", cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+        // A 304 is a response, not an exception; its Value would throw.
+        if (response.GetRawResponse().Status == 304 && last is not null)
+            return last.State;
+        var result = response.Value;
+        var (version, commitId) = Describe(result.Details.Metadata);
+        var state = new StoredState(version, result.Content.ToMemory(), commitId);
+        Remember(result.Details.ETag, state);
+        return state;
     }
 
-    /// <summary>Get Blob Properties: the stored version and its ETag, or <see langword="null"/> when the blob does not exist.</summary>
-    private async ValueTask<(long Version, string ETag)?> HeadOnce(bool async, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    protected override async ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
     {
-        var reply = await _client.GetAsync(async, headOnly: true, ifNoneMatch: null, cancellationToken).ConfigureAwait(false);
-        switch (reply.Status)
-        {
-            case HttpStatusCode.OK:
-                return (Describe(reply).Version, reply.ETag ?? throw Unexpected(reply, "Get Blob Properties"));
-            case HttpStatusCode.NotFound when !reply.IsContainerNotFound || _options.CreateContainerIfMissing:
-                return null;
-            case HttpStatusCode.NotFound:
-                throw ContainerMissing();
-            default:
-                throw Unexpected(reply, "Get Blob Properties");
-        }
-    }
-
-    private async ValueTask<long?> TryWriteCore(bool async, byte[] data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken)
-    {
-        ThrowIfDisposed();
-        string? ifMatch = null;
-        if (expectedVersion is not null)
-        {
-            var last = Volatile.Read(ref _last);
-            if (last?.State.Version == expectedVersion)
-            {
-                ifMatch = last.ETag;
-            }
-            else
-            {
-                // We have not seen the expected version: learn what is stored now (and its ETag) first.
-                var current = await Retried(async, _headOnce, cancellationToken).ConfigureAwait(false);
-                if (current?.Version != expectedVersion)
-                    return null;
-                ifMatch = current.Value.ETag;
-            }
-        }
-
-        var version = (expectedVersion ?? 0) + 1;
-        var metadata = new KeyValuePair<string, string>[]
-        {
-            new(MarkerKey, MarkerValue),
-            new(VersionKey, version.ToString(CultureInfo.InvariantCulture)),
-            new(CommitKey, commitId.ToString("N")),
-        };
-        // Not retried: a lost reply must be resolved by reading back the commit id (the core does that).
-        var reply = await _client.PutAsync(async, data, metadata, ifMatch, ifNoneMatchAny: expectedVersion is null, cancellationToken).ConfigureAwait(false);
-        if (reply.IsContainerNotFound && _options.CreateContainerIfMissing)
-        {
-            // A 404 means nothing was written, so sending the same request again is safe.
-            await Retried(async, _createContainerOnce, cancellationToken).ConfigureAwait(false);
-            reply = await _client.PutAsync(async, data, metadata, ifMatch, ifNoneMatchAny: expectedVersion is null, cancellationToken).ConfigureAwait(false);
-        }
-        switch (reply.Status)
-        {
-            case HttpStatusCode.Created:
-                Remember(reply.ETag, new StoredState(version, data, commitId));
-                NotifyLocalChange();
-                return version;
-            case HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict:
-                // 412: the ETag moved on; 409 BlobAlreadyExists: "only if empty" found a blob. A conflict, not an error.
-                return null;
-            case HttpStatusCode.NotFound when reply.IsContainerNotFound:
-                throw ContainerMissing();
-            default:
-                throw Unexpected(reply, "Put Blob");
-        }
-    }
-
-    private async ValueTask<long> WriteCore(bool async, ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken)
-    {
-        var bytes = data.ToArray();
+        var bytes = data.ToArray(); // the caller may reuse its buffer; this copy is also what the cache keeps
         while (true)
         {
-            // Compare-and-swap against what is stored now, so versions stay unique and increasing; a 412 means
-            // nothing was written (someone else was faster), so going round again is safe. The last writer wins.
-            ThrowIfDisposed();
-            var current = await Retried(async, _headOnce, cancellationToken).ConfigureAwait(false);
-            var version = await TryWriteCore(async, bytes, current?.Version, commitId, cancellationToken).ConfigureAwait(false);
-            if (version is not null)
-                return version.Value;
+            var expected = condition.ExpectedVersion;
+            ETag? etag = null;
+            var last = Volatile.Read(ref _last);
+            if (condition.IsUnconditional || (expected is not null && last?.State.Version != expected))
+            {
+                // Compare-and-swap against what is stored now, so versions stay unique and increasing.
+                var current = await PropertiesAsync(async, cancellationToken).ConfigureAwait(false);
+                if (!condition.Allows(current?.Version))
+                    return null;
+                (expected, etag) = (current?.Version, current?.ETag);
+            }
+            else if (expected is not null)
+            {
+                etag = last!.ETag;
+            }
+            var version = await PutAsync(bytes, expected, etag, commitId, async, cancellationToken).ConfigureAwait(false);
+            // A failed condition wrote nothing: an unconditional write goes round again (the last writer wins).
+            if (version is not null || !condition.IsUnconditional)
+                return version;
         }
     }
 
-    private async ValueTask<bool> CreateContainerOnce(bool async, CancellationToken cancellationToken)
+    private async ValueTask<long?> PutAsync(byte[] bytes, long? expected, ETag? etag, Guid commitId, bool async, CancellationToken cancellationToken)
     {
-        var reply = await _client.CreateContainerAsync(async, cancellationToken).ConfigureAwait(false);
-        return reply.Status switch
+        var version = (expected ?? 0) + 1;
+        var upload = new BlobUploadOptions
         {
-            HttpStatusCode.Created => true,
-            HttpStatusCode.Conflict => false, // ContainerAlreadyExists: someone else created it first
-            _ => throw Unexpected(reply, "Create Container"),
+            Metadata = new Dictionary<string, string>
+            {
+                [MarkerKey] = MarkerValue,
+                [VersionKey] = version.ToString(CultureInfo.InvariantCulture),
+                [CommitKey] = commitId.ToString("N"),
+            },
+            Conditions = expected is null ? new BlobRequestConditions { IfNoneMatch = ETag.All } : new BlobRequestConditions { IfMatch = etag },
         };
+        for (var createdContainer = false; ; createdContainer = true)
+        {
+            try
+            {
+                // Sent once: after a lost reply only reading back the commit id (the core does) tells whether it landed.
+                var response = async
+                    ? await _blob.UploadAsync(BinaryData.FromBytes(bytes), upload, cancellationToken).ConfigureAwait(false)
+                    : _blob.Upload(BinaryData.FromBytes(bytes), upload, cancellationToken);
+                Remember(response.Value.ETag, new StoredState(version, bytes, commitId));
+                return version;
+            }
+            catch (RequestFailedException e) when (e.Status is 412 or 409)
+            {
+                return null; // 412: the ETag moved on; 409 BlobAlreadyExists: "only if empty" found a blob
+            }
+            catch (RequestFailedException e) when (!createdContainer && _options.CreateContainerIfMissing && BlobErrors.IsContainerMissing(e))
+            {
+                // A 404 wrote nothing, so sending the same request again once the container exists is safe.
+                await CreateContainerAsync(async, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (Failure(e, "Put Blob", cancellationToken) is { } failure)
+            {
+                throw failure;
+            }
+        }
     }
 
-    private (long Version, Guid CommitId) Describe(BlobReply reply)
+    /// <summary>Get Blob Properties: the stored version and its ETag, or <see langword="null"/> when nothing is stored.</summary>
+    private async ValueTask<(long Version, ETag ETag)?> PropertiesAsync(bool async, CancellationToken cancellationToken)
     {
-        var url = BlobUri;
-        if (!reply.Metadata.TryGetValue(MarkerKey, out var marker))
-            throw new ToscDataException($"The blob {url} is not a Tosc store (it has no x-ms-meta-{MarkerKey} metadata); point the backend at another blob or delete this one.");
+        try
+        {
+            var properties = async
+                ? (await _blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value
+                : _blob.GetProperties(cancellationToken: cancellationToken).Value;
+            return (Describe(properties.Metadata).Version, properties.ETag);
+        }
+        catch (RequestFailedException e) when (IsNothingStored(e))
+        {
+            return null;
+        }
+        catch (Exception e) when (Failure(e, "Get Blob Properties", cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async ValueTask CreateContainerAsync(bool async, CancellationToken cancellationToken)
+    {
+        var container = _blob.GetParentBlobContainerClient();
+        try
+        {
+            if (async)
+                await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            else
+                container.CreateIfNotExists(cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (Failure(e, "Create Container", cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private bool IsNothingStored(RequestFailedException e) =>
+        e.Status == 404 && (!BlobErrors.IsContainerMissing(e) || _options.CreateContainerIfMissing);
+
+    private BackendException? Failure(Exception e, string operation, CancellationToken cancellationToken) =>
+        BlobErrors.Map(e, operation, _blob, BlobUri, _credentialHint, cancellationToken);
+
+    private (long Version, Guid CommitId) Describe(IDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(MarkerKey, out var marker))
+            throw new ToscDataException($"The blob {BlobUri} is not a Tosc store (it has no {MarkerKey} metadata); point the backend at another blob or delete this one.");
         if (marker != MarkerValue)
-            throw new ToscDataException($"The blob {url} has Tosc store layout {marker}, which this version does not know (it knows {MarkerValue}); upgrade Tosc.");
-        if (!reply.Metadata.TryGetValue(VersionKey, out var versionText)
+            throw new ToscDataException($"The blob {BlobUri} has Tosc store layout {marker}, which this version does not know (it knows {MarkerValue}); upgrade Tosc.");
+        if (!metadata.TryGetValue(VersionKey, out var versionText)
             || !long.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
-            throw new ToscDataException($"The blob {url} is marked as a Tosc store but its x-ms-meta-{VersionKey} metadata ('{versionText}') is not a version number.");
-        var commitId = reply.Metadata.TryGetValue(CommitKey, out var commitText) && Guid.TryParse(commitText, out var parsed) ? parsed : Guid.Empty;
+            throw new ToscDataException($"The blob {BlobUri} is marked as a Tosc store but its {VersionKey} metadata ('{versionText}') is not a version number.");
+        var commitId = metadata.TryGetValue(CommitKey, out var commitText) && Guid.TryParse(commitText, out var parsed) ? parsed : Guid.Empty;
         return (version, commitId);
     }
 
-    private void Remember(string? etag, StoredState state)
+    private void Remember(ETag etag, StoredState state)
     {
-        if (etag is null)
-            return;
         lock (_gate)
         {
             // Keep the newest: a slow reply about an older version must not replace a newer one.
@@ -310,55 +279,25 @@ public sealed class BlobBackend : IBackend
             _last = null;
     }
 
-    private void NotifyLocalChange() => Interlocked.Exchange(ref _localChange, NewSignal()).TrySetResult();
+    private static BlobBackendOptions Validated(BlobBackendOptions? options) => (options ?? new BlobBackendOptions()).Validated();
 
-    private BackendException ContainerMissing() =>
-        new($"The container '{_client.Location.ContainerName}' does not exist at {BlobLocation.Display(_client.Location.ContainerUri)}; " +
-            "create it, or set BlobBackendOptions.CreateContainerIfMissing = true to create it on the first write.",
-            isTransient: false);
-
-    private BackendException Unexpected(BlobReply reply, string operation) =>
-        new($"The Blob service answered {operation} on {BlobUri} with an unexpected {(int)reply.Status} {reply.ErrorCode}.", isTransient: false);
-
-    private ValueTask<T> Retried<T>(bool async, Func<bool, CancellationToken, ValueTask<T>> operation, CancellationToken cancellationToken)
+    private static BlobClient FromConnectionString(string connectionString, string container, string blob, BlobClientOptions options)
     {
-        if (async)
-            return _retryReads.ExecuteAsync(static (op, token) => op(true, token), operation, cancellationToken);
-        return new ValueTask<T>(_retryReads.Execute(static (op, token) => Sync(op(false, token)), operation, cancellationToken));
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        BlobNames.CheckContainer(container);
+        ArgumentException.ThrowIfNullOrEmpty(blob);
+        try
+        {
+            return new BlobClient(connectionString, container, blob, options);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            // The SDK's message names the part that is wrong; the connection string itself is never echoed (it holds the key).
+            throw new ArgumentException(
+                $"The connection string is not valid: {e.Message} Expected AccountName=...;AccountKey=... (with DefaultEndpointsProtocol, " +
+                "EndpointSuffix or BlobEndpoint), BlobEndpoint=...;SharedAccessSignature=..., or UseDevelopmentStorage=true.", nameof(connectionString));
+        }
     }
 
-    private static ResiliencePipeline BuildRetry(BlobBackendOptions options)
-    {
-        if (options.MaxRetries == 0)
-            return ResiliencePipeline.Empty;
-        return new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<BackendException>(e => e.IsTransient),
-                MaxRetryAttempts = options.MaxRetries,
-                Delay = options.RetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-            })
-            .Build();
-    }
-
-    /// <summary>Completes a call made with async: false; it never awaited anything that was not already done.</summary>
-    private static T Sync<T>(ValueTask<T> task)
-    {
-        Debug.Assert(task.IsCompleted, "a synchronous call went asynchronous");
-        return task.GetAwaiter().GetResult();
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
-
-    private long JitteredPollMilliseconds() => (long)(_options.PollInterval.TotalMilliseconds * (0.8 + (0.4 * Random.Shared.NextDouble())));
-
-    private void Saw(long? version) => Volatile.Write(ref _lastSeen, new Seen(version, Environment.TickCount64));
-
-    private sealed record Cached(string ETag, StoredState State);
-
-    private sealed record Seen(long? Version, long AtTicks);
+    private sealed record Cached(ETag ETag, StoredState State);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Azure.Storage.Blobs;
 using Tosc.Testing;
 using Xunit;
 
@@ -63,8 +64,8 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     [Fact]
     public async Task Read_OfABlobThatIsNotAToscStore_ThrowsToscDataExceptionNamingTheBlob()
     {
-        using (var raw = azurite.RestClient(_container, _blob))
-            await raw.PutAsync(async: true, Bytes("someone else's file"), [], ifMatch: null, ifNoneMatchAny: false, CancellationToken.None);
+        var raw = azurite.Client(_container, _blob);
+        await raw.UploadAsync(BinaryData.FromString("someone else's file"));
         using var backend = new BlobBackend(azurite.ConnectionString, _container, _blob);
 
         var read = Assert.Throws<ToscDataException>(() => backend.Read());
@@ -74,17 +75,14 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
         Assert.Contains("not a Tosc store", read.Message, StringComparison.Ordinal);
         Assert.Contains(backend.BlobUri.ToString(), write.Message, StringComparison.Ordinal);
         Assert.Null(backend.TryWrite(Bytes("only if empty"), null, Guid.NewGuid()));
-        using var check = azurite.RestClient(_container, _blob);
-        var stored = await check.GetAsync(async: true, headOnly: false, ifNoneMatch: null, CancellationToken.None);
-        Assert.Equal("someone else's file", Text(stored.Body));
+        Assert.Equal("someone else's file", (await raw.DownloadContentAsync()).Value.Content.ToString());
     }
 
     [Fact]
     public async Task Read_WhenTheBlobIsUnchanged_GetsA304AndDownloadsNothing()
     {
         var recorder = new StatusRecorder();
-        using var http = new HttpClient(recorder);
-        using var reader = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { HttpClient = http, PollInterval = TimeSpan.FromMilliseconds(20) });
+        using var reader = new BlobBackend(recorder.Client(azurite, _container, _blob), new BlobBackendOptions { PollInterval = TimeSpan.FromMilliseconds(20) });
         using var writer = new BlobBackend(azurite.ConnectionString, _container, _blob);
         var payload = new byte[64 * 1024];
         var version = writer.Write(payload, Guid.NewGuid());
@@ -98,6 +96,7 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
         Assert.Equal(version, second?.Version);
         Assert.Equal(version, third?.Version);
         Assert.Equal(version, waited);
+        Assert.Equal(payload.Length, first!.Data.Length);
         var gets = recorder.Seen.Where(s => s.Method == HttpMethod.Get).ToArray();
         Assert.True(gets.Length >= 4, $"expected the reads and at least one poll, saw {gets.Length} GETs");
         Assert.Equal((HttpStatusCode.OK, payload.Length), (gets[0].Status, (int)gets[0].BodyBytes));
@@ -108,8 +107,7 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     public void Read_AfterThisClientWrote_DoesNotDownloadItsOwnWriteAgain()
     {
         var recorder = new StatusRecorder();
-        using var http = new HttpClient(recorder);
-        using var backend = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { HttpClient = http });
+        using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob));
 
         var version = backend.TryWrite(Bytes("mine"), null, Guid.NewGuid());
         recorder.Clear();
@@ -121,84 +119,68 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task WaitForChange_CalledOverAndOverWithShortTimeouts_PollsNoMoreOftenThanThePollInterval()
+    public async Task WaitForChange_WhenNothingChanges_PollsOncePerPollIntervalWithConditionalRequests()
     {
         var recorder = new StatusRecorder();
-        using var http = new HttpClient(recorder);
-        var interval = TimeSpan.FromMilliseconds(500);
-        using var backend = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { HttpClient = http, PollInterval = interval });
+        var interval = TimeSpan.FromMilliseconds(250);
+        using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob), new BlobBackendOptions { PollInterval = interval });
         var known = backend.Write(Bytes("quiet"), Guid.NewGuid());
         recorder.Clear();
         var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        // What a watcher loop does: short waits back to back.
-        for (var i = 0; i < 20; i++)
-            Assert.Equal(known, await backend.WaitForChangeAsync(known, TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(known, await backend.WaitForChangeAsync(known, TimeSpan.FromSeconds(2)));
 
-        // Polls are at least 0.8 x interval apart; one more for the first wait.
-        var allowed = 1 + (int)(clock.Elapsed / (0.8 * interval)) + 1;
-        var polls = recorder.Seen.Count(s => s.Method == HttpMethod.Get);
-        Assert.True(polls <= allowed, $"{polls} polls in {clock.ElapsedMilliseconds} ms with a {interval.TotalMilliseconds} ms interval");
-        Assert.True(polls >= 1, "the waits never looked at the store");
+        // One probe at the start, then one per interval.
+        var allowed = 2 + (int)(clock.Elapsed / interval);
+        var polls = recorder.Seen.Where(s => s.Method == HttpMethod.Get).ToArray();
+        Assert.True(polls.Length <= allowed, $"{polls.Length} polls in {clock.ElapsedMilliseconds} ms with a {interval.TotalMilliseconds} ms interval");
+        Assert.True(polls.Length >= 3, $"only {polls.Length} polls in {clock.ElapsedMilliseconds} ms");
+        Assert.All(polls, p => Assert.Equal(HttpStatusCode.NotModified, p.Status));
     }
 
     [Fact]
-    public async Task WaitForChange_WhenThisClientWrites_WakesWithoutWaitingForThePoll()
+    public async Task WaitForChange_WhenAnotherClientWrites_ReturnsTheNewVersionWithinAPollInterval()
     {
-        using var backend = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { PollInterval = TimeSpan.FromMinutes(10) });
-        var known = backend.Write(Bytes("one"), Guid.NewGuid());
+        using var watcher = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { PollInterval = TimeSpan.FromMilliseconds(100) });
+        using var writer = new BlobBackend(azurite.ConnectionString, _container, _blob);
+        var known = writer.Write(Bytes("one"), Guid.NewGuid());
+        Assert.Equal(known, watcher.Read()?.Version);
 
-        var waiting = backend.WaitForChangeAsync(known, TimeSpan.FromMinutes(10)).AsTask();
-        var written = await backend.TryWriteAsync(Bytes("two"), known, Guid.NewGuid());
+        var waiting = watcher.WaitForChangeAsync(known, TimeSpan.FromMinutes(1)).AsTask();
+        var written = await writer.TryWriteAsync(Bytes("two"), known, Guid.NewGuid());
 
-        Assert.Equal(written, await Eventually.Within(waiting, "a local write to wake the wait"));
+        Assert.Equal(written, await Eventually.Within(waiting, "the poll to see another client's write"));
     }
 
     [Fact]
-    public void Dispose_WithTheCallersHttpClient_LeavesItUsable()
+    public async Task Dispose_WithTheCallersClient_LeavesItUsableAndEndsWaits()
     {
-        using var http = new HttpClient();
-        var backend = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { HttpClient = http });
-        backend.Write(Bytes("x"), Guid.NewGuid());
-
-        backend.Dispose();
-
-        Assert.Throws<ObjectDisposedException>(() => backend.Read());
-        // The caller's client still works: any answer from the emulator proves it was not disposed.
-        using var response = http.Send(new HttpRequestMessage(HttpMethod.Get, azurite.Server.BlobEndpoint));
-        Assert.NotEqual(0, (int)response.StatusCode);
-    }
-
-    [Fact]
-    public async Task Dispose_WithItsOwnHttpClient_DisposesItAndEndsWaits()
-    {
-        var backend = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { PollInterval = TimeSpan.FromMinutes(10) });
+        var client = azurite.Client(_container, _blob);
+        var backend = new BlobBackend(client, new BlobBackendOptions { PollInterval = TimeSpan.FromMinutes(10) });
         var known = backend.Write(Bytes("x"), Guid.NewGuid());
-        var own = backend.Client.Http;
         var waiting = backend.WaitForChangeAsync(known, TimeSpan.FromMinutes(10)).AsTask();
 
         backend.Dispose();
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => Eventually.Within(waiting, "a wait to end when the backend is disposed"));
-        Assert.Throws<ObjectDisposedException>(() => own.Send(new HttpRequestMessage(HttpMethod.Get, azurite.Server.BlobEndpoint)));
+        Assert.Throws<ObjectDisposedException>(() => backend.Read());
         Assert.Throws<ObjectDisposedException>(() => backend.Write(Bytes("y"), Guid.NewGuid()));
+        Assert.True((await client.ExistsAsync()).Value, "the caller's client stopped working");
     }
 
     [Fact]
     public async Task ServiceSas_SignedWithTheAccountKey_ReadsAndWritesTheBlob()
     {
-        var blob = _blob;
-        var sas = ServiceSas.ForBlob(AzuriteServer.AccountName, AzuriteServer.AccountKey, _container, blob, "rcw", DateTimeOffset.UtcNow.AddHours(1));
-        using var backend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{blob}?{sas}"));
-        var commitId = Guid.NewGuid();
+        var sas = ServiceSas.ForBlob(AzuriteServer.AccountName, AzuriteServer.AccountKey, _container, _blob, "rcw", DateTimeOffset.UtcNow.AddHours(1));
+        using var backend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{_blob}?{sas}"));
 
         Assert.Null(await backend.ReadAsync());
-        var first = await backend.TryWriteAsync(Bytes("via sas"), null, commitId);
+        var first = await backend.TryWriteAsync(Bytes("via sas"), null, Guid.NewGuid());
         var second = backend.TryWrite(Bytes("via sas again"), first, Guid.NewGuid());
 
         Assert.NotNull(second);
         Assert.DoesNotContain("sig=", backend.BlobUri.ToString(), StringComparison.Ordinal);
-        using var withKey = new BlobBackend(azurite.ConnectionString, _container, blob);
+        using var withKey = new BlobBackend(azurite.ConnectionString, _container, _blob);
         var state = withKey.Read();
         Assert.Equal(second, state?.Version);
         Assert.Equal("via sas again", Text(state!.Data));
@@ -207,13 +189,12 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     [Fact]
     public void ServiceSas_WhenExpiredOrTampered_ThrowsANonTransientErrorAboutTheSasWithoutLeakingIt()
     {
-        var blob = _blob;
-        var expired = ServiceSas.ForBlob(AzuriteServer.AccountName, AzuriteServer.AccountKey, _container, blob, "rcw", DateTimeOffset.UtcNow.AddHours(-1));
-        var readOnly = ServiceSas.ForBlob(AzuriteServer.AccountName, AzuriteServer.AccountKey, _container, blob, "r", DateTimeOffset.UtcNow.AddHours(1));
+        var expired = ServiceSas.ForBlob(AzuriteServer.AccountName, AzuriteServer.AccountKey, _container, _blob, "rcw", DateTimeOffset.UtcNow.AddHours(-1));
+        var readOnly = ServiceSas.ForBlob(AzuriteServer.AccountName, AzuriteServer.AccountKey, _container, _blob, "r", DateTimeOffset.UtcNow.AddHours(1));
         var tampered = readOnly.Replace("sp=r&", "sp=rcw&", StringComparison.Ordinal);
-        using var expiredBackend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{blob}?{expired}"), new BlobBackendOptions { MaxRetries = 0 });
-        using var readOnlyBackend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{blob}?{readOnly}"));
-        using var tamperedBackend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{blob}?{tampered}"));
+        using var expiredBackend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{_blob}?{expired}"));
+        using var readOnlyBackend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{_blob}?{readOnly}"));
+        using var tamperedBackend = new BlobBackend(new Uri($"{azurite.Server.BlobEndpoint}/{_container}/{_blob}?{tampered}"));
 
         Assert.Null(readOnlyBackend.Read()); // reading is allowed, so the token itself is fine
         var errors = new[]
@@ -236,7 +217,7 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     {
         var port = Loopback.FreePort();
         var connection = $"DefaultEndpointsProtocol=http;AccountName={AzuriteServer.AccountName};AccountKey={AzuriteServer.AccountKey};BlobEndpoint=http://127.0.0.1:{port}/{AzuriteServer.AccountName}";
-        using var backend = new BlobBackend(connection, "somewhere", "state", new BlobBackendOptions { MaxRetries = 1, RetryDelay = TimeSpan.Zero });
+        using var backend = new BlobBackend(connection, "somewhere", "state");
 
         var error = Assert.Throws<BackendException>(() => backend.Read());
 
@@ -251,11 +232,13 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
         silent.Start(); // accepts connections (the backlog does) and never answers
         var port = ((IPEndPoint)silent.LocalEndpoint).Port;
         var connection = $"AccountName={AzuriteServer.AccountName};AccountKey={AzuriteServer.AccountKey};BlobEndpoint=http://127.0.0.1:{port}/{AzuriteServer.AccountName}";
-        using var backend = new BlobBackend(connection, "quiet", "state", new BlobBackendOptions { MaxRetries = 0, RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        using var backend = new BlobBackend(connection, "quiet", "state", new BlobBackendOptions { RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         var read = await Assert.ThrowsAsync<BackendException>(async () => await backend.ReadAsync());
         var write = Assert.Throws<BackendException>(() => backend.TryWrite(Bytes("x"), null, Guid.NewGuid()));
 
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"two timed-out requests took {clock.Elapsed}: something retried");
         foreach (var error in new[] { read, write })
         {
             Assert.True(error.IsTransient);
@@ -264,49 +247,90 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task TransientServerErrors_AreRetriedForReadsButNeverForWrites()
+    public async Task TransientServerErrors_AreReportedAfterOneRequest_NeverRetriedByTheBackend()
     {
         var recorder = new StatusRecorder();
-        using var http = new HttpClient(recorder);
-        using var backend = new BlobBackend(azurite.ConnectionString, _container, _blob,
-            new BlobBackendOptions { HttpClient = http, MaxRetries = 3, RetryDelay = TimeSpan.FromMilliseconds(1) });
+        using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob));
         var version = backend.Write(Bytes("stored"), Guid.NewGuid());
-        var failuresLeft = 2;
-        recorder.Fault = _ => Interlocked.Decrement(ref failuresLeft) >= 0 ? HttpStatusCode.ServiceUnavailable : null;
+        recorder.Fault = _ => HttpStatusCode.ServiceUnavailable;
         recorder.Clear();
 
-        var read = await backend.ReadAsync();
-
-        Assert.Equal(version, read?.Version);
-        Assert.Equal([HttpStatusCode.ServiceUnavailable, HttpStatusCode.ServiceUnavailable, HttpStatusCode.NotModified], recorder.Seen.Select(s => s.Status));
-
-        recorder.Fault = r => r.Method == HttpMethod.Put ? HttpStatusCode.InternalServerError : null;
-        recorder.Clear();
+        var read = await Assert.ThrowsAsync<BackendException>(async () => await backend.ReadAsync());
         var write = await Assert.ThrowsAsync<BackendException>(async () => await backend.TryWriteAsync(Bytes("lost?"), version, Guid.NewGuid()));
 
+        Assert.True(read.IsTransient);
         Assert.True(write.IsTransient);
-        Assert.Equal(1, recorder.Seen.Count(s => s.Method == HttpMethod.Put));
+        Assert.Equal([HttpMethod.Get, HttpMethod.Put], recorder.Seen.Select(s => s.Method));
+    }
+
+    [Fact]
+    public void Manager_ReadingThroughTransientFailures_IsRetriedByTheCoreAlone()
+    {
+        var recorder = new StatusRecorder();
+        using (var writer = new BlobBackend(azurite.ConnectionString, _container, _blob))
+        using (var setup = new Manager(writer, new ManagerOptions { WatchForChanges = false }))
+            setup.ReadOrInitialize(() => new Counter { Value = 7 });
+        using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob));
+        var failuresLeft = 2;
+        recorder.Fault = _ => Interlocked.Decrement(ref failuresLeft) >= 0 ? HttpStatusCode.ServiceUnavailable : null;
+        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+
+        Assert.Equal(7, manager.Read<Counter>().Value);
+
+        Assert.Equal([HttpStatusCode.ServiceUnavailable, HttpStatusCode.ServiceUnavailable, HttpStatusCode.OK], recorder.Seen.Select(s => s.Status));
+    }
+
+    [Fact]
+    public void Run_WhenAPutsReplyIsLostAfterTheWriteLanded_ReportsSuccessAndAppliesOnce()
+    {
+        var recorder = new StatusRecorder();
+        using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob));
+        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+        var counter = manager.ReadOrInitialize(() => new Counter());
+        var lost = 0;
+        recorder.LoseReply = r => r.Method == HttpMethod.Put && Interlocked.Increment(ref lost) == 1;
+        recorder.Clear();
+        var applied = 0;
+
+        manager.Run(() =>
+        {
+            applied++;
+            counter.Value++;
+        });
+
+        Assert.Equal(1, applied);
+        Assert.Equal(1, recorder.Seen.Count(s => s.Method == HttpMethod.Put)); // the landed write was never sent again
+        Assert.Equal(1, counter.Value);
+        using var check = new BlobBackend(azurite.ConnectionString, _container, _blob);
+        using var reader = new Manager(check, new ManagerOptions { WatchForChanges = false });
+        Assert.Equal(1, reader.Read<Counter>().Value);
+        Assert.Equal(manager.Version, reader.Version);
     }
 
     [Theory]
     [InlineData(nameof(BlobBackendOptions.PollInterval))]
     [InlineData(nameof(BlobBackendOptions.RequestTimeout))]
-    [InlineData(nameof(BlobBackendOptions.MaxRetries))]
-    [InlineData(nameof(BlobBackendOptions.RetryDelay))]
     public void Options_WithAnInvalidValue_ThrowNamingTheOption(string option)
     {
         var options = new BlobBackendOptions();
-        switch (option)
-        {
-            case nameof(BlobBackendOptions.PollInterval): options.PollInterval = TimeSpan.Zero; break;
-            case nameof(BlobBackendOptions.RequestTimeout): options.RequestTimeout = TimeSpan.FromSeconds(-1); break;
-            case nameof(BlobBackendOptions.MaxRetries): options.MaxRetries = -1; break;
-            default: options.RetryDelay = TimeSpan.FromSeconds(-1); break;
-        }
+        if (option == nameof(BlobBackendOptions.PollInterval))
+            options.PollInterval = TimeSpan.Zero;
+        else
+            options.RequestTimeout = TimeSpan.FromSeconds(-1);
 
         var error = Assert.Throws<ArgumentException>(() => new BlobBackend(azurite.ConnectionString, _container, "x", options));
 
         Assert.Contains($"BlobBackendOptions.{option}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CreateClientOptions_TurnsTheSdksRetriesOffAndPinsAVersionAzuriteAccepts()
+    {
+        var options = BlobBackend.CreateClientOptions();
+
+        // Azurite runs without --skipApiVersionCheck here, so every test that reaches it proves the pin is accepted.
+        Assert.Equal(0, options.Retry.MaxRetries);
+        Assert.Equal(BlobClientOptions.ServiceVersion.V2025_11_05, options.Version);
     }
 
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);

@@ -14,7 +14,7 @@ public sealed class RestartTests
         using var azurite = AzuriteServer.Start();
         const string container = "restart";
         const int commitsPerWriter = 40;
-        var options = new BlobBackendOptions { CreateContainerIfMissing = true, MaxRetries = 1, RetryDelay = TimeSpan.FromMilliseconds(20), RequestTimeout = TimeSpan.FromSeconds(5) };
+        var options = new BlobBackendOptions { CreateContainerIfMissing = true, RequestTimeout = TimeSpan.FromSeconds(5) };
         var acknowledged = new ConcurrentBag<Guid>();
         var transientFailures = 0;
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));

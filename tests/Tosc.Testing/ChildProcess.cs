@@ -17,9 +17,6 @@ public sealed class ChildProcess : IDisposable
     private readonly ConcurrentQueue<string> _all = new();
     private readonly ConcurrentQueue<string> _errors = new();
 
-    // Children outlive a crashed or interrupted parent otherwise (a worker holding a lock, a server on a port).
-    private static readonly ConcurrentDictionary<ChildProcess, bool> Running = CreateRegistry();
-
     private ChildProcess(Process process) => _process = process;
 
     /// <summary>Starts <c>dotnet &lt;assembly&gt; args...</c>; pass the test assembly to run its Program.Main.</summary>
@@ -70,7 +67,7 @@ public sealed class ChildProcess : IDisposable
                 errorLog.WriteLine(e.Data);
         };
         process.Start();
-        Running[child] = true;
+        ExitGuard.Track(process);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return child;
@@ -210,7 +207,7 @@ public sealed class ChildProcess : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        Running.TryRemove(this, out _);
+        ExitGuard.Forget(_process);
         if (!_process.HasExited)
             Kill();
         _process.Dispose();
@@ -218,17 +215,6 @@ public sealed class ChildProcess : IDisposable
     }
 
     private int? ExitCodeOrNull() => _process.HasExited ? _process.ExitCode : null;
-
-    private static ConcurrentDictionary<ChildProcess, bool> CreateRegistry()
-    {
-        var running = new ConcurrentDictionary<ChildProcess, bool>(ReferenceEqualityComparer.Instance);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            foreach (var child in running.Keys)
-                child.Kill();
-        };
-        return running;
-    }
 }
 
 /// <summary>Loopback network helpers for tests that start servers.</summary>

@@ -121,7 +121,7 @@ internal sealed class Coordinator(RunOptions options)
                 _server = redis;
                 return new StoreSpec("redis", $"{redis.Configuration}|chaos-{run}");
             default:
-                var azurite = new AzuriteServer(Path.Combine(_directory, "azurite"));
+                var azurite = new RestartableAzurite(Path.Combine(_directory, "azurite"));
                 _server = azurite;
                 return new StoreSpec("blob", $"{azurite.ConnectionString}|chaos{run}|state");
         }

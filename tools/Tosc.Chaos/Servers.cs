@@ -82,101 +82,29 @@ internal sealed class RedisChaosServer(string directory) : IServer
 }
 
 /// <summary>
-/// Azurite's blob service on a free loopback port with a data folder. A restart stops it with SIGTERM (it saves its
-/// index on the way out; a SIGKILL would lose recent writes by design of the emulator, not of Tosc).
+/// The test kit's Azurite as a server the runner restarts. A restart stops it with SIGTERM (it saves its index on the
+/// way out; a SIGKILL would lose recent writes by design of the emulator, not of Tosc).
 /// </summary>
-internal sealed class AzuriteServer : IServer
+internal sealed class RestartableAzurite(string directory) : IServer
 {
-    /// <summary>The emulator's account; its key is the published development key.</summary>
-    public const string Account = "devstoreaccount1";
+    private readonly Testing.AzuriteServer _server = Testing.AzuriteServer.Start(directory);
 
-    private const string Key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-    private readonly string _directory;
-    private readonly string _executable;
-    private Process? _process;
+    public string ConnectionString => _server.ConnectionString;
 
-    public AzuriteServer(string directory)
-    {
-        _directory = directory;
-        Directory.CreateDirectory(directory);
-        _executable = FindExecutable();
-        Port = Net.FreePort();
-        Start();
-    }
-
-    public int Port { get; }
-
-    public string ConnectionString => string.Create(CultureInfo.InvariantCulture,
-        $"DefaultEndpointsProtocol=http;AccountName={Account};AccountKey={Key};BlobEndpoint=http://127.0.0.1:{Port}/{Account};");
-
-    public string Description => $"Azurite 127.0.0.1:{Port}";
+    public string Description => _server.Description;
 
     public void Restart(TimeSpan downtime)
     {
-        Stop();
+        _server.Stop();
         Thread.Sleep(downtime); // the outage itself
-        Start();
+        _server.StartAgain();
     }
 
     public void EnsureRunning()
     {
-        if (_process is not { HasExited: false })
-            Start();
+        if (!_server.IsRunning)
+            _server.StartAgain();
     }
 
-    public void Dispose() => Stop();
-
-    private void Start()
-    {
-        var info = new ProcessStartInfo(_executable) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[]
-        {
-            "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(CultureInfo.InvariantCulture), "--location", _directory,
-            "--silent", "--skipApiVersionCheck", "--disableTelemetry",
-        })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        _process = Process.Start(info) ?? throw new InvalidOperationException($"{_executable} did not start.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        Net.WaitUntil(() => _process.HasExited || Net.IsListening(Port), TimeSpan.FromSeconds(60), $"{Description} listening");
-        if (_process.HasExited)
-            throw new InvalidOperationException($"Azurite exited with code {_process.ExitCode} at start (port {Port}).");
-    }
-
-    private void Stop()
-    {
-        if (_process is { HasExited: false } process)
-        {
-            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
-                kill?.WaitForExit();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-        }
-        _process?.Dispose();
-        _process = null;
-    }
-
-    private static string FindExecutable()
-    {
-        var candidates = (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(folder => Path.Combine(folder, "azurite-blob"))
-            .ToList();
-        if (Environment.GetEnvironmentVariable("AZURITE_DIR") is { Length: > 0 } root)
-        {
-            candidates.Add(Path.Combine(root, "azurite-blob"));
-            candidates.Add(Path.Combine(root, "node_modules", ".bin", "azurite-blob"));
-        }
-        candidates.Add("/opt/azurite/node_modules/.bin/azurite-blob");
-        return candidates.FirstOrDefault(File.Exists) ?? throw new InvalidOperationException(
-            "The blob backend runs against Azurite and azurite-blob was not found on PATH, under AZURITE_DIR or in /opt/azurite; " +
-            "install it with `npm install --prefix /opt/azurite azurite`.");
-    }
+    public void Dispose() => _server.Dispose();
 }

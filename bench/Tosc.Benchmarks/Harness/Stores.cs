@@ -1,4 +1,5 @@
 using System.Globalization;
+using Azure.Storage.Blobs;
 using Tosc.Testing;
 
 namespace Tosc.Benchmarks.Harness;
@@ -142,6 +143,10 @@ internal sealed class BenchEnvironment : IDisposable
         return environment;
     }
 
+    /// <summary>An SDK client for one blob of the benchmark container, with the backend's client options (for the hand-written baselines).</summary>
+    public BlobClient BlobClient(string name) =>
+        new(Azurite!.ConnectionString, Container, name, BlobBackend.CreateClientOptions());
+
     public Store NewStore(BackendKind kind, string purpose) =>
         Store.Create(kind, this, string.Create(CultureInfo.InvariantCulture, $"{purpose}-{Interlocked.Increment(ref _names)}"));
 
@@ -155,7 +160,7 @@ internal sealed class BenchEnvironment : IDisposable
             if (kind == BackendKind.Redis)
                 Redis = RedisServer.Start(directory: Path.Combine(WorkDirectory, "redis")); // the test kit's launcher; a failure is the skip reason
             if (kind == BackendKind.Blob)
-                Azurite = AzuriteServer.TryStart(WorkDirectory, out reason);
+                Azurite = StartAzurite(out reason);
             if (reason is not null)
                 return reason;
             // A first write and read through the backend: a half-finished backend is skipped, not a crash later.
@@ -169,6 +174,20 @@ internal sealed class BenchEnvironment : IDisposable
         catch (Exception e)
         {
             return $"{e.GetType().Name}: {e.Message}";
+        }
+    }
+
+    private AzuriteServer? StartAzurite(out string? reason)
+    {
+        reason = null;
+        try
+        {
+            return AzuriteServer.Start(Path.Combine(WorkDirectory, "azurite"));
+        }
+        catch (InvalidOperationException e)
+        {
+            reason = e.Message;
+            return null;
         }
     }
 

@@ -51,7 +51,7 @@ internal sealed class CommitScenario : IScenario
         result.Notes.Add("Times are microseconds per commit (median of interleaved rounds); ratios are time ratios (> 1: slower than the base).");
         result.Notes.Add("tosc: `doc.Hits = n` on a live object (an implicit transaction: encode, TryWrite, publish). tosc_run: `manager.Run(() => doc.Hits++)`.");
         result.Notes.Add("raw: inproc = lock + reference swap; file = flock on a lock file + read version + write temp + fsync + rename (no directory fsync); " +
-            "redis = the backend's Lua CAS script by EVALSHA; blob = Put Blob with If-Match on the last ETag.");
+            "redis = the backend's Lua CAS script by EVALSHA; blob = Put Blob with If-Match on the last ETag (Azure SDK client, retries off).");
         return result;
     }
 }

@@ -1,4 +1,6 @@
-using System.Net;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using System.Text.Json;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
@@ -49,7 +51,7 @@ internal sealed class HandWrittenScenario : IScenario
         bench.NoteSkipped(result);
         result.Notes.Add("Each op reads the state, increments one field and writes it back atomically (a conflict would retry). One writer, so no conflicts happen.");
         result.Notes.Add("Hand-written code keeps no cache: it reads and deserializes on every op. Tosc keeps the live graph and only encodes and compare-and-swaps.");
-        result.Notes.Add("redis: StackExchange.Redis transaction with Condition.StringEqual (WATCH, GET, MULTI, SET, EXEC); file: lock file + read + deserialize + write temp + fsync + rename; blob: Get Blob + Put Blob with If-Match (the backend's REST client).");
+        result.Notes.Add("redis: StackExchange.Redis transaction with Condition.StringEqual (WATCH, GET, MULTI, SET, EXEC); file: lock file + read + deserialize + write temp + fsync + rename; blob: Get Blob + Put Blob with If-Match (the Azure SDK client, as the backend uses it).");
         return result;
     }
 }
@@ -69,7 +71,7 @@ internal abstract class HandWritten : IDisposable
     {
         BackendKind.File => new FileJson(Path.Combine(environment.FileDirectory, $"hand-{Guid.NewGuid():N}.json"), initial),
         BackendKind.Redis => new RedisJson(environment.Redis!.Configuration, $"hand:{Guid.NewGuid():N}", initial),
-        BackendKind.Blob => new BlobJson(environment.Azurite!, $"hand-{Guid.NewGuid():N}.json", initial),
+        BackendKind.Blob => new BlobJson(environment.BlobClient($"hand-{Guid.NewGuid():N}.json"), initial),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -136,12 +138,11 @@ internal abstract class HandWritten : IDisposable
 
     private sealed class BlobJson : HandWritten
     {
-        private readonly BlobRestClient _client;
+        private readonly BlobClient _client;
 
-        public BlobJson(AzuriteServer azurite, string name, Doc initial)
+        public BlobJson(BlobClient client, Doc initial)
         {
-            var location = BlobLocation.From(azurite.Endpoint, BenchEnvironment.Container, name);
-            _client = new BlobRestClient(location, new SharedKeySigner(AzuriteServer.AccountName, Convert.FromBase64String(AzuriteServer.AccountKey)), null, null, TimeSpan.FromSeconds(30));
+            _client = client;
             Put(JsonSerializer.SerializeToUtf8Bytes(initial, Graphs.Json), null);
         }
 
@@ -151,22 +152,25 @@ internal abstract class HandWritten : IDisposable
         {
             while (true)
             {
-                var reply = _client.GetAsync(async: false, headOnly: false, ifNoneMatch: null, CancellationToken.None).GetAwaiter().GetResult();
-                var doc = JsonSerializer.Deserialize<Doc>(reply.Body!, Graphs.Json)!;
+                var download = _client.DownloadContent().Value;
+                var doc = download.Content.ToObjectFromJson<Doc>(Graphs.Json)!;
                 doc.Hits++;
-                if (Put(JsonSerializer.SerializeToUtf8Bytes(doc, Graphs.Json), reply.ETag))
+                if (Put(JsonSerializer.SerializeToUtf8Bytes(doc, Graphs.Json), download.Details.ETag))
                     return;
             }
         }
 
-        private bool Put(byte[] body, string? etag)
+        private bool Put(byte[] body, ETag? etag)
         {
-            var reply = _client.PutAsync(async: false, body, [], etag, ifNoneMatchAny: false, CancellationToken.None).GetAwaiter().GetResult();
-            return reply.Status == HttpStatusCode.Created ? true
-                : reply.Status == HttpStatusCode.PreconditionFailed ? false
-                : throw new InvalidOperationException($"Put Blob answered {(int)reply.Status} {reply.ErrorCode}");
+            try
+            {
+                _client.Upload(BinaryData.FromBytes(body), new BlobUploadOptions { Conditions = etag is null ? null : new BlobRequestConditions { IfMatch = etag } });
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status == 412)
+            {
+                return false;
+            }
         }
-
-        public override void Dispose() => _client.Dispose();
     }
 }

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Net;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
 
@@ -24,7 +26,7 @@ internal abstract class RawPrimitive : IDisposable
         BackendKind.Inproc => new InprocRaw(),
         BackendKind.File => new FileRaw(Path.Combine(environment.FileDirectory, name + ".raw")),
         BackendKind.Redis => new RedisRaw(environment.Redis!.Configuration, "tosc:" + name),
-        BackendKind.Blob => new BlobRaw(environment.Azurite!, name),
+        BackendKind.Blob => new BlobRaw(environment.BlobClient(name)),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -109,34 +111,26 @@ internal abstract class RawPrimitive : IDisposable
         public override void Dispose() => _connection.Dispose();
     }
 
-    /// <summary>Put Blob conditional on the ETag of the last put (If-None-Match: * for the first), through the blob backend's REST client.</summary>
-    private sealed class BlobRaw : RawPrimitive
+    /// <summary>Put Blob conditional on the ETag of the last put (If-None-Match: * for the first), with the same metadata, through the SDK client the backend uses.</summary>
+    private sealed class BlobRaw(BlobClient client) : RawPrimitive
     {
-        private readonly BlobRestClient _client;
-        private string? _etag;
+        private ETag? _etag;
         private long _version;
-
-        public BlobRaw(AzuriteServer azurite, string name)
-        {
-            var location = BlobLocation.From(azurite.Endpoint, BenchEnvironment.Container, name);
-            _client = new BlobRestClient(location, new SharedKeySigner(AzuriteServer.AccountName, Convert.FromBase64String(AzuriteServer.AccountKey)), null, null, TimeSpan.FromSeconds(30));
-        }
 
         public override void Commit(byte[] data)
         {
             _version++;
-            var metadata = new KeyValuePair<string, string>[]
+            var upload = new BlobUploadOptions
             {
-                new(BlobBackend.MarkerKey, BlobBackend.MarkerValue),
-                new(BlobBackend.VersionKey, _version.ToString(CultureInfo.InvariantCulture)),
-                new(BlobBackend.CommitKey, Guid.NewGuid().ToString("N")),
+                Metadata = new Dictionary<string, string>
+                {
+                    [BlobBackend.MarkerKey] = BlobBackend.MarkerValue,
+                    [BlobBackend.VersionKey] = _version.ToString(CultureInfo.InvariantCulture),
+                    [BlobBackend.CommitKey] = Guid.NewGuid().ToString("N"),
+                },
+                Conditions = _etag is { } etag ? new BlobRequestConditions { IfMatch = etag } : new BlobRequestConditions { IfNoneMatch = ETag.All },
             };
-            var reply = _client.PutAsync(async: false, data, metadata, _etag, ifNoneMatchAny: _etag is null, CancellationToken.None).GetAwaiter().GetResult();
-            if (reply.Status != HttpStatusCode.Created)
-                throw new InvalidOperationException($"Put Blob answered {(int)reply.Status} {reply.ErrorCode}");
-            _etag = reply.ETag;
+            _etag = client.Upload(BinaryData.FromBytes(data), upload).Value.ETag;
         }
-
-        public override void Dispose() => _client.Dispose();
     }
 }

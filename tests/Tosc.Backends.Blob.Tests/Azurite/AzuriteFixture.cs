@@ -1,3 +1,5 @@
+using Azure.Storage.Blobs;
+using Tosc.Testing;
 using Xunit;
 
 namespace Tosc.Tests.Blob;
@@ -20,18 +22,12 @@ public sealed class AzuriteFixture : IDisposable
     public string NewContainer()
     {
         var name = $"c{Interlocked.Increment(ref _containers)}-{Guid.NewGuid():N}";
-        using var client = RestClient(name, "unused");
-        var reply = client.CreateContainerAsync(async: false, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        if (reply.Status != System.Net.HttpStatusCode.Created)
-            throw new InvalidOperationException($"Creating container {name} answered {reply.Status} {reply.ErrorCode}.");
+        new BlobContainerClient(ConnectionString, name, BlobBackend.CreateClientOptions()).Create();
         return name;
     }
 
-    /// <summary>A raw REST client for one blob, signed with the account key (to set up what the backend must cope with).</summary>
-    internal BlobRestClient RestClient(string container, string blobName) =>
-        new(BlobLocation.From(Server.BlobEndpoint, container, blobName),
-            new SharedKeySigner(AzuriteServer.AccountName, Convert.FromBase64String(AzuriteServer.AccountKey)),
-            sasQuery: null, http: null, TimeSpan.FromSeconds(30));
+    /// <summary>A plain SDK client for one blob, with the account key (to set up what the backend must cope with).</summary>
+    public BlobClient Client(string container, string blob) => new(ConnectionString, container, blob, BlobBackend.CreateClientOptions());
 
     /// <inheritdoc/>
     public void Dispose() => Server.Dispose();

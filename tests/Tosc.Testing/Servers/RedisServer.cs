@@ -170,6 +170,7 @@ public sealed class RedisServer : IDisposable
         try
         {
             _process = Process.Start(info)!;
+            ExitGuard.Track(_process);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
