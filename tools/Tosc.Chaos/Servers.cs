@@ -18,41 +18,6 @@ internal interface IServer : IDisposable
     void EnsureRunning();
 }
 
-internal static class Net
-{
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public static bool IsListening(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    public static void WaitUntil(Func<bool> condition, TimeSpan deadline, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > deadline)
-                throw new TimeoutException($"{what} did not happen within {deadline.TotalSeconds:0} s.");
-            Thread.Sleep(25); // polling interval of a deadline wait
-        }
-    }
-}
-
 /// <summary>
 /// redis-server (the test kit's launcher) with an append-only file synced on every write, so an acknowledged commit
 /// survives a SIGKILL of the server: the fault is the crash and the dropped connections, not lost data.
