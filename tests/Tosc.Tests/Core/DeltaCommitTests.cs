@@ -117,6 +117,33 @@ public sealed class DeltaCommitTests : IDisposable
     }
 
     [Fact]
+    public void StoreSize_AfterManyOneKeyCommits_StaysWithinTwiceTheSnapshotPlusTheThreshold()
+    {
+        var options = new ManagerOptions { CompactAfterRecords = 100, WatchForChanges = false };
+        var writer = _store.Open(options);
+        var inventory = writer.ReadOrInitialize(() => new Inventory());
+        using (var tx = writer.Transaction())
+        {
+            for (var i = 0; i < 1_000; i++)
+                inventory.Stock[$"item-{i}"] = i;
+            tx.Commit();
+        }
+        long largest = 0;
+
+        for (var i = 0; i < 3_000; i++)
+        {
+            inventory.Stock[$"item-{i % 1_000}"] = i;
+            var log = _store.Backend.ReadLog(null);
+            var size = log.Snapshot!.Data.Length + log.Records.Sum(r => (long)r.Data.Length);
+            var threshold = options.CompactAfterRecords * log.Records.Select(r => (long)r.Data.Length).DefaultIfEmpty(0).Max();
+            Assert.True(size <= (2 * log.Snapshot.Data.Length) + threshold, $"commit {i}: {size} bytes stored for a {log.Snapshot.Data.Length}-byte snapshot");
+            largest = Math.Max(largest, log.Records.Count);
+        }
+
+        Assert.True(largest <= options.CompactAfterRecords, $"the log reached {largest} records");
+    }
+
+    [Fact]
     public void AManagerBehindACompaction_ReadsTheSnapshotAndCarriesOn()
     {
         var writer = _store.Open(new ManagerOptions { CompactAfterRecords = 3, WatchForChanges = false });
