@@ -17,10 +17,11 @@ public sealed class SyncContextTests : IDisposable
             var b = _store.OpenQuiet();
             a.Write(new Counter());
             var counter = a.Read<Counter>();
-            b.Read<Counter>().Value = 10; // forces a conflict and a retry on a's next Run
+            var other = b.Read<Counter>();
             using (var transaction = a.Transaction())
             {
                 counter.Value = 1;
+                other.Value = 10; // another manager commits first, while a's transaction holds off its watcher
                 Assert.Throws<TransactionConflictException>(() => transaction.Commit());
             }
             a.Run(() => counter.Value += 5, retries: 5);
