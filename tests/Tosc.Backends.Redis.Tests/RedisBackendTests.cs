@@ -556,7 +556,7 @@ public sealed class RedisBackendTests(RedisServerFixture fixture) : IClassFixtur
     }
 
     /// <summary>The ACL rules docs/redis-backend.md lists for a user of the default key prefix.</summary>
-    internal const string RestrictedAcl = "~tosc:* &tosc:* -@all +echo +ping +hmget +exists +evalsha +eval +hget +hset +hdel +hincrby +type +time +publish +subscribe +unsubscribe";
+    internal const string RestrictedAcl = "~tosc:* ~{tosc:* &tosc:* -@all +echo +ping +hmget +exists +evalsha +eval +hget +hset +hdel +hincrby +type +time +publish +subscribe +unsubscribe +xadd +xrange +xtrim +del";
 
     private static string Me([CallerMemberName] string test = "") => $"{test}-{Guid.NewGuid():N}";
 
