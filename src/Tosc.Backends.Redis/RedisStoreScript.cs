@@ -142,19 +142,21 @@ internal static class RedisStoreScript
     /// followed by every record; each record is three elements: its version, its commit id, its bytes.
     /// </summary>
     public static readonly RedisScript ReadLog = new($$"""
-        {{Prologue("'version', 'data', 'commit', 'snapshot'")}}
+        {{Prologue("'version', 'snapshot'")}}
         if not marker then
           return {}
         end
         local after, head = ARGV[1], state[2]
-        local snapshot = marker == '2' and state[5] or head
+        local snapshot = marker == '2' and state[3] or head
         local reply = {marker, head, '0'}
         if after ~= '' and after == head then
           return reply
         end
         local held = after ~= '' and (after == snapshot or marker == '2' and #redis.call('XRANGE', log, after .. '-0', after .. '-0') > 0)
         if not held then
-          reply = {marker, head, '1', snapshot, state[4], state[3]}
+          -- Only a reader that needs the snapshot pays for copying it.
+          local stored = redis.call('HMGET', key, 'commit', 'data')
+          reply = {marker, head, '1', snapshot, stored[1], stored[2]}
           if marker == '1' then
             return reply
           end
