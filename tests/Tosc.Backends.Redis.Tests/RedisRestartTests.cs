@@ -78,7 +78,42 @@ public sealed class RedisRestartTests
     /// Appends <paramref name="id"/> to the stored history by compare-and-swap. A failed call is resolved the way
     /// the core does it: read back and look for the commit id, never write blindly again.
     /// </summary>
-    private static void Commit(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures)
+    private static void Commit(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures) =>
+        Settle(id, acknowledged, ref transientFailures, () =>
+        {
+            var state = backend.Read();
+            var history = History(state);
+            if (history.Contains(id))
+                return true; // a call whose reply was lost did commit
+            history.Add(id);
+            return backend.TryWrite(Encode(history), state?.Version, id) is not null;
+        });
+
+    /// <summary>
+    /// Appends <paramref name="id"/> as a log record of its own, and compacts every tenth record into a snapshot, the way
+    /// the core settles a failed append: find the commit id in the log read back, never append blindly again.
+    /// </summary>
+    private static void Append(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures) =>
+        Settle(id, acknowledged, ref transientFailures, () =>
+        {
+            var slice = backend.ReadLog(null);
+            var history = History(slice);
+            if (history.Contains(id))
+                return true; // a call whose reply was lost did append
+            if (slice.Version is not { } version)
+            {
+                backend.TryWrite(Array.Empty<byte>(), null, Guid.NewGuid()); // the first one in writes the empty snapshot
+                return false;
+            }
+            if (backend.TryAppend(id.ToByteArray(), version, id) is not { } appended)
+                return false;
+            if (appended.Records >= 10)
+                backend.TryCompact(Encode([.. history, id]), appended.Version);
+            return true;
+        });
+
+    /// <summary>Runs <paramref name="attempt"/> until it reports <paramref name="id"/> stored, riding out a server that is away.</summary>
+    private static void Settle(Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures, Func<bool> attempt)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -87,51 +122,8 @@ public sealed class RedisRestartTests
                 throw new TimeoutException($"commit {id} unresolved after a minute");
             try
             {
-                var state = backend.Read();
-                var history = History(state);
-                if (history.Contains(id))
-                    break; // a call whose reply was lost did commit
-                history.Add(id);
-                if (backend.TryWrite(Encode(history), state?.Version, id) is not null)
+                if (attempt())
                     break;
-            }
-            catch (BackendException e) when (e.IsTransient)
-            {
-                Interlocked.Increment(ref transientFailures);
-                Thread.Sleep(20); // back off while the server is away
-            }
-        }
-        acknowledged.Add(id);
-    }
-
-    /// <summary>
-    /// Appends <paramref name="id"/> as a log record of its own, and compacts every tenth record into a snapshot, the way
-    /// the core settles a failed append: find the commit id in the log read back, never append blindly again.
-    /// </summary>
-    private static void Append(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (clock.Elapsed >= TimeSpan.FromMinutes(1))
-                throw new TimeoutException($"append {id} unresolved after a minute");
-            try
-            {
-                var slice = backend.ReadLog(null);
-                var history = History(slice);
-                if (history.Contains(id))
-                    break; // a call whose reply was lost did append
-                if (slice.Version is not { } version)
-                {
-                    backend.TryWrite(Array.Empty<byte>(), null, Guid.NewGuid()); // the first one in writes the empty snapshot
-                    continue;
-                }
-                if (backend.TryAppend(id.ToByteArray(), version, id) is { } appended)
-                {
-                    if (appended.Records >= 10)
-                        backend.TryCompact(Encode([.. history, id]), appended.Version);
-                    break;
-                }
             }
             catch (BackendException e) when (e.IsTransient)
             {
