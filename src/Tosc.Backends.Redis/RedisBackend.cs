@@ -13,8 +13,8 @@ namespace Tosc;
 /// <remarks>
 /// The server address, TLS, the ACL user and the password go in the StackExchange.Redis configuration string, for
 /// example <c>"redis.example.com:6380,ssl=true,user=app,password=..."</c>. Requires Redis 5 or later. A second key
-/// is an independent store. Commits append log records (<see cref="SupportsLog"/>), so they cost what they change. See docs/redis-backend.md for the stored layout, the ACL rules, the failure behaviour
-/// and the options.
+/// is an independent store. Commits append log records (<see cref="SupportsLog"/>), so they cost what they change.
+/// See docs/redis-backend.md for the stored layout, the ACL rules, the failure behaviour and the options.
 /// </remarks>
 public sealed class RedisBackend : ToscBackend
 {
