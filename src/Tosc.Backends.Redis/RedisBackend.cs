@@ -430,6 +430,8 @@ public sealed class RedisBackend : ToscBackend
             {
                 "hash" => NoMarker,
                 _ when detail.StartsWith("format ", StringComparison.Ordinal) => OtherLayout(detail["format ".Length..]),
+                _ when detail.StartsWith("log ", StringComparison.Ordinal) =>
+                    $"a log key '{LogKey}' holding a {detail["log ".Length..]}, not a stream. Delete that key if it is stale",
                 _ => NotAHash(detail),
             }, e);
         }

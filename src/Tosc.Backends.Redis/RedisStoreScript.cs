@@ -121,6 +121,11 @@ internal static class RedisStoreScript
         if not current or current ~= ARGV[1] then
           return false
         end
+        -- A failing XADD would come after the first write (scripts are not rolled back): check the log key first.
+        local kind = redis.call('TYPE', log).ok
+        if kind ~= 'stream' and kind ~= 'none' then
+          return redis.error_reply('TOSC_FOREIGN log ' .. kind)
+        end
         {{NextVersion}}
         if marker == '1' then
           -- Converted in place: release 1 refuses the marker '2' instead of reading the snapshot as the whole state.

@@ -147,6 +147,41 @@ public sealed class RedisLogLayoutTests(RedisServerFixture fixture) : IClassFixt
         Assert.False(Db.KeyExists(backend.LogKey));
     }
 
+    [Fact]
+    public void Append_WhenTheLogKeyHoldsSomethingElse_ThrowsToscDataExceptionAndChangesNothing()
+    {
+        using var backend = new RedisBackend(Server.Configuration, Me());
+        var version = backend.TryWrite(Bytes("s"), null, Guid.NewGuid())!.Value;
+        version = backend.TryAppend(Bytes("r1"), version, Guid.NewGuid())!.Value.Version;
+        Db.KeyDelete(backend.LogKey);
+        Db.StringSet(backend.LogKey, "someone else's");
+        var before = Db.HashGetAll(backend.Key).OrderBy(e => (string?)e.Name, StringComparer.Ordinal).ToList();
+
+        var failure = Assert.Throws<ToscDataException>(() => backend.TryAppend(Bytes("r2"), version, Guid.NewGuid()));
+
+        Assert.Contains(backend.LogKey, failure.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Db.HashGetAll(backend.Key).OrderBy(e => (string?)e.Name, StringComparer.Ordinal).ToList());
+        Assert.Equal("someone else's", (string?)Db.StringGet(backend.LogKey));
+    }
+
+    [Fact]
+    public void WholeStateWrite_OnAStoreWithALog_EmptiesItAndRestartsTheCounts()
+    {
+        using var backend = new RedisBackend(Server.Configuration, Me());
+        var version = backend.TryWrite(Bytes("s"), null, Guid.NewGuid())!.Value;
+        version = backend.TryAppend(Bytes("r1"), version, Guid.NewGuid())!.Value.Version;
+        version = backend.TryAppend(Bytes("r2"), version, Guid.NewGuid())!.Value.Version;
+
+        version = backend.TryWrite(Bytes("whole"), version, Guid.NewGuid())!.Value;
+
+        Assert.Equal("2", (string?)Db.HashGet(backend.Key, "tosc"));
+        Assert.False(Db.KeyExists(backend.LogKey));
+        var appended = backend.TryAppend(Bytes("r3"), version, Guid.NewGuid())!.Value;
+        Assert.Equal((1, 2L), (appended.Records, appended.Bytes));
+        Assert.Equal("whole", Text(backend.Read()!.Data));
+        Assert.Equal(version, backend.Read()!.SnapshotVersion);
+    }
+
     [Theory]
     [InlineData("tosc:orders", "{tosc:orders}:log", true)]
     [InlineData("tosc:{app}:orders", "tosc:{app}:orders:log", true)]
