@@ -6,18 +6,18 @@ namespace Tosc;
 
 /// <summary>
 /// Keeps one Tosc value in Redis, shared by every process that opens the same key: a hash holding the
-/// version, the encoded value and the commit id, changed only by a Lua script that compares and swaps
-/// in one step and publishes each new version, so other processes learn about changes at once.
+/// version, the snapshot and the commit id, and a stream beside it holding the log records of the commits since the
+/// snapshot. Both change only through Lua scripts that check the version and write in one step and publish each new
+/// version, so other processes learn about changes at once.
 /// </summary>
 /// <remarks>
 /// The server address, TLS, the ACL user and the password go in the StackExchange.Redis configuration string, for
 /// example <c>"redis.example.com:6380,ssl=true,user=app,password=..."</c>. Requires Redis 5 or later. A second key
-/// is an independent store. See docs/redis-backend.md for the stored layout, the ACL rules, the failure behaviour
-/// and the options.
+/// is an independent store. Commits append log records (<see cref="SupportsLog"/>), so they cost what they change.
+/// See docs/redis-backend.md for the stored layout, the ACL rules, the failure behaviour and the options.
 /// </remarks>
 public sealed class RedisBackend : ToscBackend
 {
-    private static readonly RedisValue[] StateFields = ["tosc", "version", "data", "commit"];
     private static readonly RedisValue[] ProbeFields = ["tosc", "version"];
 
     private readonly IConnectionMultiplexer _connection;
@@ -72,7 +72,8 @@ public sealed class RedisBackend : ToscBackend
             ArgumentException.ThrowIfNullOrEmpty(key);
             _database = connection.GetDatabase(options.Database);
             Key = options.KeyPrefix + key;
-            _keys = [Key];
+            LogKey = LogKeyOf(Key);
+            _keys = [Key, LogKey];
             _endpoints = Describe(connection.GetEndPoints());
             // Pub/sub ignores database numbers, so the channel names the database as well as the key.
             var channelName = string.Create(CultureInfo.InvariantCulture, $"{Key}:changes:{_database.Database}");
@@ -83,6 +84,7 @@ public sealed class RedisBackend : ToscBackend
             _onRestored = (_, _) => Changes.Notify(); // messages published while the connection was down are lost
             // Fail fast on credentials, ACL rules and a foreign value at the key, not at the first commit.
             ReadVersion();
+            ProbeLogKey();
         }
         catch when (ownsConnection)
         {
@@ -94,29 +96,21 @@ public sealed class RedisBackend : ToscBackend
     /// <summary>The full Redis key of the store: <see cref="RedisBackendOptions.KeyPrefix"/> + key.</summary>
     public string Key { get; }
 
+    /// <summary>
+    /// The Redis key of the store's log stream: <c>{Key}:log</c>, or <c>Key:log</c> when <see cref="Key"/> already
+    /// has a cluster hash tag, so a cluster keeps both keys in one slot.
+    /// </summary>
+    public string LogKey { get; }
+
+    /// <inheritdoc/>
+    /// <remarks>The records are entries of the stream at <see cref="LogKey"/>, appended by the same script that checks the version.</remarks>
+    public override bool SupportsLog => true;
+
     internal IConnectionMultiplexer Connection => _connection;
 
     /// <inheritdoc/>
-    protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var fields = await HashGetAsync(StateFields, async, cancellationToken).ConfigureAwait(false);
-            if (!fields[0].IsNull || !fields[1].IsNull)
-                return Parse(fields);
-            // Nothing of ours: an empty store, or a hash someone else owns. Only this rare case pays a second call.
-            var exists = async ? await _database.KeyExistsAsync(_keys[0]).WaitAsync(cancellationToken).ConfigureAwait(false) : _database.KeyExists(_keys[0]);
-            if (!exists)
-                return null;
-            // The key appeared meanwhile (a first write racing this read) or is foreign: one more look decides.
-            fields = await HashGetAsync(StateFields, async, cancellationToken).ConfigureAwait(false);
-            return Parse(fields) ?? throw Foreign(NoMarker);
-        }
-        catch (Exception e) when (Translate(e, "read") is { } failure)
-        {
-            throw failure;
-        }
-    }
+    protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken) =>
+        StoredState.FromLog(await ReadLogCoreAsync(null, async, cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc/>
     protected override async ValueTask<long?> ReadVersionCoreAsync(bool async, CancellationToken cancellationToken)
@@ -133,16 +127,16 @@ public sealed class RedisBackend : ToscBackend
         var (marker, version) = (fields[0], fields[1]);
         if (marker.IsNull)
             return version.IsNull ? null : throw Foreign(NoMarker);
-        if ((string?)marker != RedisStoreScript.FormatMarker)
+        if (!IsKnownLayout(marker))
             throw Foreign(OtherLayout((string?)marker));
         return version.IsNull ? null : ParseVersion(version);
     }
 
     /// <inheritdoc/>
     /// <remarks>
-    /// One EVALSHA of <see cref="RedisStoreScript"/>; never retried here. A timed-out call is settled by the core, which
-    /// reads back on the same connection: StackExchange.Redis sends the commands of one connection in order, so the
-    /// read-back is answered after the lost call ran or was dropped, never before.
+    /// One EVALSHA of <see cref="RedisStoreScript.Write"/>; never retried here. A timed-out call is settled by the core,
+    /// which reads back on the same connection: StackExchange.Redis sends the commands of one connection in order, so
+    /// the read-back is answered after the lost call ran or was dropped, never before.
     /// </remarks>
     protected override async ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
     {
@@ -151,28 +145,77 @@ public sealed class RedisBackend : ToscBackend
         RedisValue[] args = [expected, data.ToArray(), commitId.ToString("N"), _publishChannel, _clientId];
         try
         {
-            RedisResult result;
-            try
-            {
-                result = async
-                    ? await _database.ScriptEvaluateAsync(RedisStoreScript.Sha1, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
-                    : _database.ScriptEvaluate(RedisStoreScript.Sha1, _keys, args);
-            }
-            catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-            {
-                // The server lost its script cache (restart, SCRIPT FLUSH, failover): the call did not run, so sending
-                // the script itself (EVAL, which also caches it again) is not a second attempt of the write.
-                result = async
-                    ? await _database.ScriptEvaluateAsync(RedisStoreScript.Text, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
-                    : _database.ScriptEvaluate(RedisStoreScript.Text, _keys, args);
-            }
-            // The script replies with a bulk string or nil only, the same under RESP2 and RESP3. No result at all
-            // (the client gives none when a connection breaks at the wrong moment) is a lost reply: the core reads back.
-            if (result is null)
-                throw NoReply("write");
+            var result = await EvaluateAsync(RedisStoreScript.Write, args, "write", async, cancellationToken).ConfigureAwait(false);
             return result.IsNull ? null : ParseVersion((RedisValue)result);
         }
         catch (Exception e) when (Translate(e, "write") is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One EVALSHA of <see cref="RedisStoreScript.Append"/>: the version check, the stream entry, the commit history and
+    /// the change message in one step; never retried here (the core settles a lost reply by the commit id in the log).
+    /// </remarks>
+    protected override async ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
+    {
+        RedisValue[] args = [expectedVersion.ToString(CultureInfo.InvariantCulture), record.ToArray(), commitId.ToString("N"), _publishChannel, _clientId];
+        try
+        {
+            var result = await EvaluateAsync(RedisStoreScript.Append, args, "append to", async, cancellationToken).ConfigureAwait(false);
+            if (result.IsNull)
+                return null;
+            // "<version> <records> <bytes>"
+            var parts = ((string?)result)?.Split(' ');
+            if (parts is not [var version, var records, var bytes]
+                || !int.TryParse(records, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+                || !long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+                throw Foreign($"an append reply that is not '<version> <records> <bytes>' ('{result}')");
+            return new Appended(ParseVersion(version), count, size);
+        }
+        catch (Exception e) when (Translate(e, "append to") is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// One EVALSHA of <see cref="RedisStoreScript.ReadLog"/>: a version the log holds costs one stream lookup and the
+    /// entries after it (XRANGE by the version, which is the entry id), not the whole log.
+    /// </remarks>
+    protected override async ValueTask<LogSlice> ReadLogCoreAsync(long? afterVersion, bool async, CancellationToken cancellationToken)
+    {
+        // A negative version was never stored; asking for it is asking for the snapshot.
+        var after = afterVersion is { } a && a >= 0 ? a.ToString(CultureInfo.InvariantCulture) : RedisStoreScript.NoVersion;
+        RedisResult[] reply;
+        try
+        {
+            var result = await EvaluateAsync(RedisStoreScript.ReadLog, [after], "read", async, cancellationToken).ConfigureAwait(false);
+            reply = result.Resp2Type == ResultType.Array ? (RedisResult[])result! : throw Foreign($"a read reply that is not an array ({result.Resp2Type})");
+        }
+        catch (Exception e) when (Translate(e, "read") is { } failure)
+        {
+            throw failure;
+        }
+        return ParseSlice(reply, afterVersion);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>One EVALSHA of <see cref="RedisStoreScript.Compact"/>: the checks, the new snapshot and an exact XTRIM.</remarks>
+    protected override async ValueTask<bool> CompactCoreAsync(ReadOnlyMemory<byte> snapshot, long version, bool async, CancellationToken cancellationToken)
+    {
+        if (version <= 0)
+            return false; // never a version of this store
+        RedisValue[] args = [snapshot.ToArray(), version.ToString(CultureInfo.InvariantCulture)];
+        try
+        {
+            var result = await EvaluateAsync(RedisStoreScript.Compact, args, "compact", async, cancellationToken).ConfigureAwait(false);
+            return !result.IsNull;
+        }
+        catch (Exception e) when (Translate(e, "compact") is { } failure)
         {
             throw failure;
         }
@@ -260,6 +303,91 @@ public sealed class RedisBackend : ToscBackend
         return values?.Length == fields.Length ? values : throw NoReply("read");
     }
 
+    /// <summary>
+    /// Runs a script by its SHA1; when the server lost its script cache (restart, SCRIPT FLUSH, failover) the call did
+    /// not run, so sending the script itself (EVAL, which also caches it again) is not a second attempt.
+    /// </summary>
+    private async ValueTask<RedisResult> EvaluateAsync(RedisScript script, RedisValue[] args, string action, bool async, CancellationToken cancellationToken)
+    {
+        RedisResult result;
+        try
+        {
+            result = async
+                ? await _database.ScriptEvaluateAsync(script.Sha1, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
+                : _database.ScriptEvaluate(script.Sha1, _keys, args);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            result = async
+                ? await _database.ScriptEvaluateAsync(script.Text, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
+                : _database.ScriptEvaluate(script.Text, _keys, args);
+        }
+        // The scripts reply with bulk strings, nil and arrays of them, the same under RESP2 and RESP3. No result at
+        // all (the client gives none when a connection breaks at the wrong moment) is a lost reply: the core reads back.
+        return result ?? throw NoReply(action);
+    }
+
+    /// <summary>Checks at construction that the ACL user may touch the log stream too, not only the hash.</summary>
+    private void ProbeLogKey()
+    {
+        try
+        {
+            _database.KeyExists(LogKey);
+        }
+        catch (Exception e) when (Translate(e, "read the log stream of") is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>
+    /// <c>{key}:log</c> puts the stream in the hash's cluster slot, since a key without a hash tag hashes whole. A key
+    /// with its own tag keeps it: <c>key:log</c> hashes by the same tag.
+    /// </summary>
+    internal static string LogKeyOf(string key)
+    {
+        var open = key.IndexOf('{', StringComparison.Ordinal);
+        var hasTag = open >= 0 && key.IndexOf('}', open + 1) is var close && close > open + 1;
+        // A '}' without a tag would cut a wrapping tag short; such a key keeps the plain suffix (one slot only without a cluster).
+        return hasTag || key.Contains('}', StringComparison.Ordinal) ? key + ":log" : "{" + key + "}:log";
+    }
+
+    private static bool IsKnownLayout(RedisValue marker) =>
+        (string?)marker is RedisStoreScript.WholeStateMarker or RedisStoreScript.LogMarker;
+
+    private LogSlice ParseSlice(RedisResult[] reply, long? afterVersion)
+    {
+        if (reply.Length == 0)
+            return new LogSlice(null, [], afterVersion);
+        if (reply.Length < 3)
+            throw Foreign("a read reply that is too short");
+        var marker = (RedisValue)reply[0];
+        if (!IsKnownLayout(marker))
+            throw Foreign(OtherLayout((string?)marker));
+        StoredState? snapshot = null;
+        var next = 3;
+        if ((string?)reply[2] == "1")
+        {
+            if (reply.Length < 6)
+                throw Foreign("a read reply that is too short");
+            var (version, commit, data) = ((RedisValue)reply[3], (string?)reply[4], (byte[]?)reply[5]);
+            if (version.IsNull || data is null || !Guid.TryParseExact(commit, "N", out var commitId))
+                throw Foreign("an incomplete Tosc store (a field among version, data, commit is missing or malformed); delete the key if it is stale");
+            snapshot = new StoredState(ParseVersion(version), data, commitId);
+            next = 6;
+        }
+        if ((reply.Length - next) % 3 != 0)
+            throw Foreign("a read reply whose log entries are not (version, commit id, record) triples");
+        var records = new LogRecord[(reply.Length - next) / 3];
+        for (var i = 0; i < records.Length; i++, next += 3)
+        {
+            if (!Guid.TryParseExact((string?)reply[next + 1], "N", out var commitId))
+                throw Foreign($"a log entry with a malformed commit id ('{reply[next + 1]}')");
+            records[i] = new LogRecord(ParseVersion((RedisValue)reply[next]), commitId, (byte[]?)reply[next + 2] ?? []);
+        }
+        return new LogSlice(snapshot, records, afterVersion);
+    }
+
     private BackendException NoReply(string action) =>
         new($"Could not {action} key '{Key}': Redis at {_endpoints} gave no reply (the connection broke). The call may succeed once the connection is back.", isTransient: true);
 
@@ -302,13 +430,15 @@ public sealed class RedisBackend : ToscBackend
             {
                 "hash" => NoMarker,
                 _ when detail.StartsWith("format ", StringComparison.Ordinal) => OtherLayout(detail["format ".Length..]),
+                _ when detail.StartsWith("log ", StringComparison.Ordinal) =>
+                    $"a log key '{LogKey}' holding a {detail["log ".Length..]}, not a stream. Delete that key if it is stale",
                 _ => NotAHash(detail),
             }, e);
         }
         if (message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
             return Foreign(NotAHash(null), e);
         if (message.StartsWith("NOPERM", StringComparison.Ordinal))
-            return new BackendException($"{where} denied the user access to {key} ({message}): give the ACL user the commands and the key and channel patterns listed in docs/redis-backend.md.", isTransient: false, e);
+            return new BackendException($"{where} denied the user access to {key} or its log stream '{LogKey}' ({message}): give the ACL user the commands and the key and channel patterns listed in docs/redis-backend.md.", isTransient: false, e);
         if (StartsWithAny(message, "NOAUTH", "WRONGPASS"))
             return Refused(where, e);
         if (StartsWithAny(message, "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"))
@@ -332,20 +462,6 @@ public sealed class RedisBackend : ToscBackend
 
     private ToscDataException Foreign(string what, Exception? inner = null) =>
         new($"The Redis key '{Key}' at {_endpoints} holds {what}.", inner);
-
-    private StoredState? Parse(RedisValue[] fields)
-    {
-        var (marker, version, data, commit) = (fields[0], fields[1], fields[2], fields[3]);
-        if (marker.IsNull && version.IsNull)
-            return null;
-        if (marker.IsNull)
-            throw Foreign(NoMarker);
-        if ((string?)marker != RedisStoreScript.FormatMarker)
-            throw Foreign(OtherLayout((string?)marker));
-        if (version.IsNull || data.IsNull || !Guid.TryParseExact((string?)commit, "N", out var commitId))
-            throw Foreign("an incomplete Tosc store (a field among version, data, commit is missing or malformed); delete the key if it is stale");
-        return new StoredState(ParseVersion(version), (byte[])data!, commitId);
-    }
 
     private long ParseVersion(RedisValue value) =>
         long.TryParse((string?)value, NumberStyles.None, CultureInfo.InvariantCulture, out var version)

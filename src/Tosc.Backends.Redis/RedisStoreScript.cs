@@ -1,19 +1,26 @@
 namespace Tosc;
 
 /// <summary>
-/// The one server-side step behind every write: check the stored version, store the new state, publish it.
-/// Called by its SHA1 (EVALSHA); a server that does not know it yet gets the text once (EVAL). See docs/redis-backend.md.
+/// The server-side steps behind every call that must see the store whole: write, append, read the log, compact. Each is
+/// called by its SHA1 (EVALSHA); a server that does not know it yet gets the text once (EVAL). See docs/redis-backend.md.
 /// </summary>
+/// <remarks>
+/// Every script takes KEYS[1] = the store hash and KEYS[2] = its log stream (so a cluster routes both to one slot), and
+/// does all its reads before its first write, so an error leaves both keys untouched.
+/// </remarks>
 internal static class RedisStoreScript
 {
-    /// <summary>ARGV[1] when the write is unconditional.</summary>
+    /// <summary>ARGV[1] of a write when it is unconditional.</summary>
     public const string AnyVersion = "*";
 
-    /// <summary>ARGV[1] when the write must only happen on an empty key.</summary>
+    /// <summary>ARGV[1] of a write when it must only happen on an empty key; ARGV[1] of a log read that wants the snapshot.</summary>
     public const string NoVersion = "";
 
-    /// <summary>The value of the marker field <c>tosc</c> in a store written with this layout.</summary>
-    public const string FormatMarker = "1";
+    /// <summary>The marker of a store holding a whole state only (what release 1 writes, and what a first write creates).</summary>
+    public const string WholeStateMarker = "1";
+
+    /// <summary>The marker of a store with a log: the first append converts a <see cref="WholeStateMarker"/> store.</summary>
+    public const string LogMarker = "2";
 
     /// <summary>Starts the message of a script error raised for a key that is not a Tosc store.</summary>
     public const string ForeignError = "TOSC_FOREIGN";
@@ -21,42 +28,35 @@ internal static class RedisStoreScript
     /// <summary>How many recent commits the store remembers (fields <c>c:&lt;commit id&gt;</c>), to settle lost replies.</summary>
     public const int CommitHistory = 1000;
 
-    /// <summary>The hash field that records the version a commit produced.</summary>
-    public static string CommitField(Guid commitId) => "c:" + commitId.ToString("N");
+    /// <summary>The Lua source of <see cref="Write"/> (what the raw-primitive benchmark calls).</summary>
+    public static string Text => Write.Text;
 
-    // KEYS[1]: the store hash.
-    // ARGV[1]: the expected version ('*': any, '': the key must not exist), ARGV[2]: the payload,
-    // ARGV[3]: the commit id, ARGV[4]: the change channel, ARGV[5]: the writing client's id.
-    // Returns the new version as a decimal string, or nil on a version mismatch.
-    //
-    // A commit id that is still in the history returns the version it produced and changes nothing, so a
-    // call that is repeated or delayed (its first reply was lost) can never apply a commit twice.
-    // A new version is the server clock in microseconds, or the previous version + 1 when that is larger:
-    // versions only grow while the key exists, and still do not repeat after the key was deleted, flushed
-    // or lost in a restart without persistence (unless the server clock went backwards).
-    // Every read happens before the first write, so an error leaves the key untouched.
-    public static readonly string Text = $$"""
-        local key = KEYS[1]
-        local state = redis.pcall('HMGET', key, 'tosc', 'version', 'c:' .. ARGV[3])
+    // Reads the fields named after the key's own (HMGET key tosc <fields...>) into `state` and checks the layout:
+    // `marker` is '1', '2', or false for a missing key; anything else is a script error the client turns into
+    // ToscDataException.
+    private static string Prologue(string fields) => $$"""
+        local key, log = KEYS[1], KEYS[2]
+        local state = redis.pcall('HMGET', key, 'tosc', {{fields}})
         if state.err then
           return redis.error_reply('TOSC_FOREIGN ' .. redis.call('TYPE', key).ok)
         end
-        local current = state[2]
-        if state[1] ~= '1' then
-          if state[1] then
-            return redis.error_reply('TOSC_FOREIGN format ' .. state[1])
+        local marker = state[1]
+        if marker ~= '1' and marker ~= '2' then
+          if marker then
+            return redis.error_reply('TOSC_FOREIGN format ' .. marker)
           end
           if redis.call('EXISTS', key) == 1 then
             return redis.error_reply('TOSC_FOREIGN hash')
           end
-          current = false
+          marker = false
         end
-        if state[3] then
-          return state[3]
-        end
-        if ARGV[1] ~= '*' and (current or '') ~= ARGV[1] then
-          return false
-        end
+        """;
+
+    // A new version: the server clock in microseconds, or the previous version + 1 when that is larger. Versions only
+    // grow while the key exists, and still do not repeat after the key was deleted, flushed or lost in a restart
+    // without persistence (unless the server clock went backwards). Then the commit joins the history of the last
+    // CommitHistory commits (slots s:0..s:999 name the commit ids, so the oldest c:<id> can be dropped).
+    private static readonly string NextVersion = $$"""
         local time = redis.call('TIME')
         local version = tonumber(time[1]) * 1000000 + tonumber(time[2])
         if current then
@@ -68,14 +68,137 @@ internal static class RedisStoreScript
         if evicted then
           redis.call('HDEL', key, 'c:' .. evicted)
         end
-        redis.call('HSET', key, 'tosc', '1', 'version', version, 'data', ARGV[2], 'commit', ARGV[3],
-          slot, ARGV[3], 'c:' .. ARGV[3], version)
-        redis.call('PUBLISH', ARGV[4], version .. ' ' .. ARGV[3] .. ' ' .. ARGV[5])
-        return version
+        redis.call('HSET', key, slot, commit, 'c:' .. commit, version)
         """;
 
-    /// <summary>The SHA1 of <see cref="Text"/>: the name Redis caches the script under.</summary>
-#pragma warning disable CA5350 // Redis names scripts by SHA1; this is an identifier, not security.
-    public static readonly byte[] Sha1 = System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(Text));
-#pragma warning restore CA5350
+    /// <summary>
+    /// A whole-state write. ARGV[1]: the expected version (<see cref="AnyVersion"/>, <see cref="NoVersion"/>: the key must
+    /// not exist), ARGV[2]: the value, ARGV[3]: the commit id, ARGV[4]: the change channel, ARGV[5]: the writing client's
+    /// id. Returns the new version as a decimal string, or nil on a version mismatch. A store with a log keeps its layout,
+    /// with the value as its snapshot and the log emptied; any other store is written in layout 1.
+    /// </summary>
+    /// <remarks>
+    /// A commit id that is still in the history returns the version it produced and changes nothing, so a call that is
+    /// repeated or delayed (its first reply was lost) can never apply a commit twice.
+    /// </remarks>
+    public static readonly RedisScript Write = new($$"""
+        local commit = ARGV[3]
+        {{Prologue("'version', 'c:' .. commit")}}
+        local current = marker and state[2]
+        if state[3] then
+          return state[3]
+        end
+        if ARGV[1] ~= '*' and (current or '') ~= ARGV[1] then
+          return false
+        end
+        {{NextVersion}}
+        if marker == '2' then
+          redis.call('DEL', log)
+          redis.call('HSET', key, 'snapshot', version, 'n', '0', 'bytes', '0', 'sn', '0', 'sbytes', '0')
+        end
+        redis.call('HSET', key, 'tosc', marker or '1', 'version', version, 'data', ARGV[2], 'commit', commit)
+        redis.call('PUBLISH', ARGV[4], version .. ' ' .. commit .. ' ' .. ARGV[5])
+        return version
+        """);
+
+    /// <summary>
+    /// Appends a log record. ARGV[1]: the expected version, ARGV[2]: the record, ARGV[3]: the commit id, ARGV[4]: the
+    /// change channel, ARGV[5]: the writing client's id. Returns "&lt;version&gt; &lt;records&gt; &lt;bytes&gt;" (the
+    /// records and their bytes after the snapshot), or nil when the store is empty or at another version. The first
+    /// append to a layout-1 store converts it: its value becomes the snapshot.
+    /// </summary>
+    public static readonly RedisScript Append = new($$"""
+        local commit = ARGV[3]
+        {{Prologue("'version', 'c:' .. commit, 'n', 'bytes', 'sn', 'sbytes'")}}
+        local n, bytes, sn, sbytes = 0, 0, 0, 0
+        if marker == '2' then
+          n, bytes, sn, sbytes = tonumber(state[4]), tonumber(state[5]), tonumber(state[6]), tonumber(state[7])
+        end
+        if state[3] then
+          return string.format('%s %.0f %.0f', state[3], n - sn, bytes - sbytes)
+        end
+        local current = marker and state[2]
+        if not current or current ~= ARGV[1] then
+          return false
+        end
+        -- A failing XADD would come after the first write (scripts are not rolled back): check the log key first.
+        local kind = redis.call('TYPE', log).ok
+        if kind ~= 'stream' and kind ~= 'none' then
+          return redis.error_reply('TOSC_FOREIGN log ' .. kind)
+        end
+        {{NextVersion}}
+        if marker == '1' then
+          -- Converted in place: release 1 refuses the marker '2' instead of reading the snapshot as the whole state.
+          redis.call('DEL', log)
+          redis.call('HSET', key, 'tosc', '2', 'snapshot', current, 'sn', '0', 'sbytes', '0')
+        end
+        n = n + 1
+        bytes = bytes + #ARGV[2]
+        redis.call('XADD', log, version .. '-0', 'c', commit, 'n', string.format('%.0f', n), 'b', string.format('%.0f', bytes), 'd', ARGV[2])
+        redis.call('HSET', key, 'version', version, 'n', string.format('%.0f', n), 'bytes', string.format('%.0f', bytes))
+        redis.call('PUBLISH', ARGV[4], version .. ' ' .. commit .. ' ' .. ARGV[5])
+        return string.format('%s %.0f %.0f', version, n - sn, bytes - sbytes)
+        """);
+
+    /// <summary>
+    /// Reads the store. ARGV[1]: the version the caller has, or <see cref="NoVersion"/>. Returns an empty array for an
+    /// empty store, else [marker, version, '0'] followed by the records after ARGV[1] when the store still holds that
+    /// version (the snapshot's or a record's), or [marker, version, '1', snapshot version, snapshot commit id, snapshot]
+    /// followed by every record; each record is three elements: its version, its commit id, its bytes.
+    /// </summary>
+    public static readonly RedisScript ReadLog = new($$"""
+        {{Prologue("'version', 'snapshot'")}}
+        if not marker then
+          return {}
+        end
+        local after, head = ARGV[1], state[2]
+        local snapshot = marker == '2' and state[3] or head
+        local reply = {marker, head, '0'}
+        if after ~= '' and after == head then
+          return reply
+        end
+        local held = after ~= '' and (after == snapshot or marker == '2' and #redis.call('XRANGE', log, after .. '-0', after .. '-0') > 0)
+        if not held then
+          -- Only a reader that needs the snapshot pays for copying it.
+          local stored = redis.call('HMGET', key, 'commit', 'data')
+          reply = {marker, head, '1', snapshot, stored[1], stored[2]}
+          if marker == '1' then
+            return reply
+          end
+          after = snapshot
+        end
+        for _, entry in ipairs(redis.call('XRANGE', log, after .. '-1', '+')) do
+          local fields, commit, data = entry[2], '', ''
+          for i = 1, #fields, 2 do
+            if fields[i] == 'c' then commit = fields[i + 1] elseif fields[i] == 'd' then data = fields[i + 1] end
+          end
+          reply[#reply + 1] = string.sub(entry[1], 1, -3)
+          reply[#reply + 1] = commit
+          reply[#reply + 1] = data
+        end
+        return reply
+        """);
+
+    /// <summary>
+    /// Replaces the snapshot and drops the records up to it. ARGV[1]: the snapshot, ARGV[2]: its version. Returns '1', or
+    /// nil when the store has no log, its snapshot is at or past ARGV[2], or the log holds no record of that version.
+    /// No version changes and nothing is published.
+    /// </summary>
+    public static readonly RedisScript Compact = new($$"""
+        {{Prologue("'snapshot', 'n'")}}
+        if marker ~= '2' or tonumber(state[2]) >= tonumber(ARGV[2]) then
+          return false
+        end
+        local found = redis.call('XRANGE', log, ARGV[2] .. '-0', ARGV[2] .. '-0')
+        if #found == 0 then
+          return false
+        end
+        local fields, entry = found[1][2], {}
+        for i = 1, #fields, 2 do
+          entry[fields[i]] = fields[i + 1]
+        end
+        redis.call('HSET', key, 'data', ARGV[1], 'commit', entry.c, 'snapshot', ARGV[2], 'sn', entry.n, 'sbytes', entry.b)
+        redis.call('XTRIM', log, 'MAXLEN', string.format('%.0f', tonumber(state[3]) - tonumber(entry.n)))
+        return '1'
+        """);
 }

@@ -321,6 +321,29 @@ public sealed class RedisBackendTests(RedisServerFixture fixture) : IClassFixtur
         Assert.Equal(second, await Eventually.Within(waiting, "the restricted user's subscription to hear the commit"));
         Assert.Equal("two", Text(waiter.Read()!.Data));
         Assert.Null(writer.TryWrite(Bytes("stale"), first, Guid.NewGuid()));
+
+        // The log: appends (the first one converts the layout), reads from a version, compaction, a whole write over it.
+        Assert.Equal("+OK", server.Command("SCRIPT FLUSH"));
+        var r1 = writer.TryAppend(Bytes("r1"), second!.Value, Guid.NewGuid())!.Value;
+        var r2 = (await writer.TryAppendAsync(Bytes("r2"), r1.Version, Guid.NewGuid()))!.Value;
+        Assert.Equal(["r2"], waiter.ReadLog(r1.Version).Records.Select(r => Text(r.Data)));
+        Assert.True(writer.TryCompact(Bytes("one-two"), r1.Version));
+        Assert.Equal("one-two", Text(waiter.Read()!.Data));
+        Assert.NotNull(writer.TryWrite(Bytes("whole"), r2.Version, Guid.NewGuid()));
+        Assert.Empty(waiter.ReadLog(null).Records);
+    }
+
+    [Fact]
+    public void AclUser_WithoutAccessToTheLogStream_FailsAtConstructionNamingIt()
+    {
+        using var server = RedisServer.Start(password: "admin-password");
+        Assert.Equal("+OK", server.Command($"ACL SETUSER hashonly on >pw resetkeys resetchannels {RestrictedAcl.Replace(" ~{tosc:*", "", StringComparison.Ordinal)}"));
+
+        var failure = Assert.Throws<BackendException>(() => new RedisBackend($"127.0.0.1:{server.Port},user=hashonly,password=pw", "orders"));
+
+        Assert.False(failure.IsTransient);
+        Assert.Contains("ACL", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("{tosc:orders}:log", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -556,7 +579,7 @@ public sealed class RedisBackendTests(RedisServerFixture fixture) : IClassFixtur
     }
 
     /// <summary>The ACL rules docs/redis-backend.md lists for a user of the default key prefix.</summary>
-    internal const string RestrictedAcl = "~tosc:* &tosc:* -@all +echo +ping +hmget +exists +evalsha +eval +hget +hset +hdel +hincrby +type +time +publish +subscribe +unsubscribe";
+    internal const string RestrictedAcl = "~tosc:* ~{tosc:* &tosc:* -@all +echo +ping +hmget +exists +evalsha +eval +hget +hset +hdel +hincrby +type +time +publish +subscribe +unsubscribe +xadd +xrange +xtrim +del";
 
     private static string Me([CallerMemberName] string test = "") => $"{test}-{Guid.NewGuid():N}";
 

@@ -119,6 +119,9 @@ public sealed class RedisCrossProcessTests(RedisServerFixture fixture, ITestOutp
             .ToList();
         try
         {
+            // Every worker past its first read-or-initialize: with delta commits two workers can acknowledge 30 commits
+            // while a slow third one still starts, and a crash during its first write is an outcome it cannot settle.
+            Eventually.True(() => workers.All(w => w.Output.Contains("ready")) || workers.Any(w => w.HasExited), "every worker ready", Long);
             Eventually.True(() => workers.Sum(w => w.Output.Count(l => l.StartsWith("acknowledged", StringComparison.Ordinal))) >= 30 || workers.Any(w => w.HasExited),
                 "30 acknowledged commits before the restart", Long);
             if (crash)

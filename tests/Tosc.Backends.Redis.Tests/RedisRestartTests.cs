@@ -18,12 +18,14 @@ public sealed class RedisRestartTests
     private const int CommitsPerWriter = 60;
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void ServerRestart_InTheMiddleOfAStreamOfCommits_KeepsExactlyTheAcknowledgedCommits(bool crash)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void ServerRestart_InTheMiddleOfAStreamOfCommits_KeepsExactlyTheAcknowledgedCommits(bool crash, bool appends)
     {
         using var server = RedisServer.Start(durable: true);
-        var key = $"restart-{crash}-{Guid.NewGuid():N}";
+        var key = $"restart-{crash}-{appends}-{Guid.NewGuid():N}";
         var options = new RedisBackendOptions { OperationTimeout = TimeSpan.FromSeconds(2) };
         var acknowledged = new ConcurrentBag<Guid>();
         var transientFailures = 0;
@@ -38,7 +40,10 @@ public sealed class RedisRestartTests
                 using var backend = new RedisBackend(server.Configuration, key, options);
                 for (var i = 0; i < CommitsPerWriter; i++)
                 {
-                    Commit(backend, Guid.NewGuid(), acknowledged, ref transientFailures);
+                    if (appends)
+                        Append(backend, Guid.NewGuid(), acknowledged, ref transientFailures);
+                    else
+                        Commit(backend, Guid.NewGuid(), acknowledged, ref transientFailures);
                     if (Volatile.Read(ref restarted) != 0)
                         Interlocked.Increment(ref afterRestart);
                 }
@@ -63,7 +68,7 @@ public sealed class RedisRestartTests
         Assert.Empty(failures);
         Assert.True(afterRestart > 0, "no commit happened after the restart");
         using var reader = new RedisBackend(server.Configuration, key);
-        var history = History(reader.Read());
+        var history = appends ? History(reader.ReadLog(null)) : History(reader.Read());
         Assert.Equal(history.Count, history.Distinct().Count()); // nothing applied twice
         Assert.Equal(Writers * CommitsPerWriter, acknowledged.Count);
         Assert.Equal(acknowledged.OrderBy(g => g), history.OrderBy(g => g)); // nothing acknowledged lost, nothing extra
@@ -73,7 +78,42 @@ public sealed class RedisRestartTests
     /// Appends <paramref name="id"/> to the stored history by compare-and-swap. A failed call is resolved the way
     /// the core does it: read back and look for the commit id, never write blindly again.
     /// </summary>
-    private static void Commit(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures)
+    private static void Commit(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures) =>
+        Settle(id, acknowledged, ref transientFailures, () =>
+        {
+            var state = backend.Read();
+            var history = History(state);
+            if (history.Contains(id))
+                return true; // a call whose reply was lost did commit
+            history.Add(id);
+            return backend.TryWrite(Encode(history), state?.Version, id) is not null;
+        });
+
+    /// <summary>
+    /// Appends <paramref name="id"/> as a log record of its own, and compacts every tenth record into a snapshot, the way
+    /// the core settles a failed append: find the commit id in the log read back, never append blindly again.
+    /// </summary>
+    private static void Append(RedisBackend backend, Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures) =>
+        Settle(id, acknowledged, ref transientFailures, () =>
+        {
+            var slice = backend.ReadLog(null);
+            var history = History(slice);
+            if (history.Contains(id))
+                return true; // a call whose reply was lost did append
+            if (slice.Version is not { } version)
+            {
+                backend.TryWrite(Array.Empty<byte>(), null, Guid.NewGuid()); // the first one in writes the empty snapshot
+                return false;
+            }
+            if (backend.TryAppend(id.ToByteArray(), version, id) is not { } appended)
+                return false;
+            if (appended.Records >= 10)
+                backend.TryCompact(Encode([.. history, id]), appended.Version);
+            return true;
+        });
+
+    /// <summary>Runs <paramref name="attempt"/> until it reports <paramref name="id"/> stored, riding out a server that is away.</summary>
+    private static void Settle(Guid id, ConcurrentBag<Guid> acknowledged, ref int transientFailures, Func<bool> attempt)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -82,12 +122,7 @@ public sealed class RedisRestartTests
                 throw new TimeoutException($"commit {id} unresolved after a minute");
             try
             {
-                var state = backend.Read();
-                var history = History(state);
-                if (history.Contains(id))
-                    break; // a call whose reply was lost did commit
-                history.Add(id);
-                if (backend.TryWrite(Encode(history), state?.Version, id) is not null)
+                if (attempt())
                     break;
             }
             catch (BackendException e) when (e.IsTransient)
@@ -98,6 +133,9 @@ public sealed class RedisRestartTests
         }
         acknowledged.Add(id);
     }
+
+    private static List<Guid> History(LogSlice slice) =>
+        [.. History(slice.Snapshot), .. slice.Records.Select(r => new Guid(r.Data.Span))];
 
     private static List<Guid> History(StoredState? state) =>
         state is null || state.Data.Length == 0
