@@ -237,10 +237,34 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         if (Version is null)
         {
             // Whoever wins the race stores its value; everyone else reads that one.
-            if (!await WriteCoreAsync(create(), expectedVersion: null, conditional: true, async, cancellationToken).ConfigureAwait(false))
+            bool stored;
+            try
+            {
+                stored = await WriteCoreAsync(create(), expectedVersion: null, conditional: true, async, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CommitOutcomeUnknownException unknown)
+            {
+                // Ours or another racer's value is stored: either way the store is initialized, which is all this call promises.
+                if (!await StoreHoldsAValueAsync(async, cancellationToken).ConfigureAwait(false))
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(unknown);
+                stored = false;
+            }
+            if (!stored)
                 await RefreshCoreAsync(typeof(T), async, cancellationToken).ConfigureAwait(false);
         }
         return Typed<T>(await ReadCoreAsync(typeof(T), async, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async ValueTask<bool> StoreHoldsAValueAsync(bool async, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _calls.ReadVersionAsync(async, cancellationToken).ConfigureAwait(false) is not null;
+        }
+        catch (BackendException)
+        {
+            return false; // cannot tell: the caller keeps the original error
+        }
     }
 
     private async ValueTask<object?> RefreshCoreAsync(Type? declared, bool async, CancellationToken cancellationToken)

@@ -87,6 +87,22 @@ public sealed class LostReplyTests : IDisposable
         Assert.Equal(["mine", "theirs"], manager.Refresh<Inventory>().Log);
     }
 
+    [Fact]
+    public void ReadOrInitialize_WhoseFirstWriteLostItsReplyUnderAnotherCommit_ReadsWhatIsStored()
+    {
+        var faulty = new LostReplyBackend(_store.Backend);
+        var manager = _store.Open(faulty, new ManagerOptions { WatchForChanges = false });
+        var other = _store.OpenQuiet();
+        faulty.AfterLanding = () => other.Read<Counter>().Value = 5;
+        faulty.LoseNext(ReplyLoss.AfterLanding);
+
+        // Whether our value or another racer's is stored, the store is initialized: that is all the call promises.
+        var counter = manager.ReadOrInitialize(() => new Counter { Value = 1 });
+
+        Assert.Equal(1, faulty.RepliesLost);
+        Assert.Equal(5, counter.Value);
+    }
+
     private (Manager Manager, Inventory Inventory, LostReplyBackend Faulty) LoseAReplyUnderAnotherCommit(bool deltaCommits)
     {
         var faulty = new LostReplyBackend(_store.Backend);
