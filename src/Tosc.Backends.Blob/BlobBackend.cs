@@ -19,11 +19,12 @@ namespace Tosc;
 /// (<see cref="CreateClientOptions"/>). Changes by other processes are found by polling with conditional requests,
 /// so an unchanged blob costs a 304 and no download.
 /// </remarks>
-public sealed class BlobBackend : ToscBackend
+public sealed partial class BlobBackend : ToscBackend
 {
     // Metadata names (the service compares them case-insensitively).
     internal const string MarkerKey = "toscstore";
-    internal const string MarkerValue = "1";
+    internal const string MarkerValue = "1"; // layout 1: the body is the value (the first release's, and whole-state writes')
+    internal const string LogMarkerValue = "2"; // layout 2: snapshot blocks, then one block per log record
     internal const string VersionKey = "toscversion";
     internal const string CommitKey = "tosccommit";
 
@@ -31,7 +32,7 @@ public sealed class BlobBackend : ToscBackend
     private readonly BlobBackendOptions _options;
     private readonly string _credentialHint;
     private readonly Lock _gate = new();
-    private Cached? _last; // the newest state seen, with its ETag: conditional reads answer 304 against it
+    private BlobState? _last; // the newest state seen, with its ETag: conditional reads answer 304 against it
 
     /// <summary>Stores the value in the blob a caller's client points at; the client stays the caller's.</summary>
     /// <param name="blob">
@@ -110,35 +111,8 @@ public sealed class BlobBackend : ToscBackend
 
     /// <inheritdoc/>
     /// <remarks>A conditional Get Blob: when the blob still has the ETag last seen, the service answers 304 and nothing is downloaded.</remarks>
-    protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
-    {
-        var last = Volatile.Read(ref _last);
-        var download = new BlobDownloadOptions { Conditions = last is null ? null : new BlobRequestConditions { IfNoneMatch = last.ETag } };
-        Response<BlobDownloadResult> response;
-        try
-        {
-            response = async
-                ? await _blob.DownloadContentAsync(download, cancellationToken).ConfigureAwait(false)
-                : _blob.DownloadContent(download, cancellationToken);
-        }
-        catch (RequestFailedException e) when (IsNothingStored(e))
-        {
-            Forget();
-            return null;
-        }
-        catch (Exception e) when (Failure(e, "Get Blob", cancellationToken) is { } failure)
-        {
-            throw failure;
-        }
-        // A 304 is a response, not an exception; its Value would throw.
-        if (response.GetRawResponse().Status == 304 && last is not null)
-            return last.State;
-        var result = response.Value;
-        var (version, commitId) = Describe(result.Details.Metadata);
-        var state = new StoredState(version, result.Content.ToMemory(), commitId);
-        Remember(result.Details.ETag, state);
-        return state;
-    }
+    protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken) =>
+        (await RefreshAsync(async, cancellationToken).ConfigureAwait(false))?.Whole;
 
     /// <inheritdoc/>
     protected override async ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
@@ -149,7 +123,7 @@ public sealed class BlobBackend : ToscBackend
             var expected = condition.ExpectedVersion;
             ETag? etag = null;
             var last = Volatile.Read(ref _last);
-            if (condition.IsUnconditional || (expected is not null && last?.State.Version != expected))
+            if (condition.IsUnconditional || (expected is not null && last?.Version != expected))
             {
                 // Compare-and-swap against what is stored now, so versions stay unique and increasing.
                 var current = await PropertiesAsync(async, cancellationToken).ConfigureAwait(false);
@@ -189,7 +163,7 @@ public sealed class BlobBackend : ToscBackend
                 var response = async
                     ? await _blob.UploadAsync(BinaryData.FromBytes(bytes), upload, cancellationToken).ConfigureAwait(false)
                     : _blob.Upload(BinaryData.FromBytes(bytes), upload, cancellationToken);
-                Remember(response.Value.ETag, new StoredState(version, bytes, commitId));
+                Remember(new BlobState(response.Value.ETag, 1, new StoredState(version, bytes, commitId), null, 0, []));
                 return version;
             }
             catch (RequestFailedException e) when (e.Status is 412 or 409)
@@ -254,8 +228,8 @@ public sealed class BlobBackend : ToscBackend
     {
         if (!metadata.TryGetValue(MarkerKey, out var marker))
             throw new ToscDataException($"The blob {BlobUri} is not a Tosc store (it has no {MarkerKey} metadata); point the backend at another blob or delete this one.");
-        if (marker != MarkerValue)
-            throw new ToscDataException($"The blob {BlobUri} has Tosc store layout {marker}, which this version does not know (it knows {MarkerValue}); upgrade Tosc.");
+        if (marker is not (MarkerValue or LogMarkerValue))
+            throw new ToscDataException($"The blob {BlobUri} has Tosc store layout {marker}, which this version does not know (it knows {MarkerValue} and {LogMarkerValue}); upgrade Tosc.");
         if (!metadata.TryGetValue(VersionKey, out var versionText)
             || !long.TryParse(versionText, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
             throw new ToscDataException($"The blob {BlobUri} is marked as a Tosc store but its {VersionKey} metadata ('{versionText}') is not a version number.");
@@ -263,13 +237,13 @@ public sealed class BlobBackend : ToscBackend
         return (version, commitId);
     }
 
-    private void Remember(ETag etag, StoredState state)
+    private void Remember(BlobState state)
     {
         lock (_gate)
         {
             // Keep the newest: a slow reply about an older version must not replace a newer one.
-            if (_last is null || _last.State.Version <= state.Version)
-                _last = new Cached(etag, state);
+            if (_last is null || _last.Version <= state.Version)
+                _last = state;
         }
     }
 
@@ -298,6 +272,4 @@ public sealed class BlobBackend : ToscBackend
                 "EndpointSuffix or BlobEndpoint), BlobEndpoint=...;SharedAccessSignature=..., or UseDevelopmentStorage=true.", nameof(connectionString));
         }
     }
-
-    private sealed record Cached(ETag ETag, StoredState State);
 }

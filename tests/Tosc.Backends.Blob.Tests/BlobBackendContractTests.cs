@@ -13,4 +13,23 @@ public sealed class BlobBackendContractTests(AzuriteFixture azurite) : BackendCo
     protected override int RaceRounds => 25;
 
     protected override IBackend Open(string store) => new BlobBackend(azurite.ConnectionString, _container, store);
+
+    protected override System.Reflection.Assembly WorkerAssembly => typeof(BlobBackendContractTests).Assembly;
+
+    protected override string WorkerStore(string store) => $"{azurite.ConnectionString}|{_container}|{store}";
+
+    protected override bool CanRestartServer => true;
+
+    protected override void RestartServer()
+    {
+        azurite.Server.Stop();
+        azurite.Server.StartAgain();
+    }
+
+    /// <summary>Opens what <see cref="WorkerStore"/> names, in a child process.</summary>
+    internal static IBackend OpenWorkerStore(string store)
+    {
+        var parts = store.Split('|');
+        return new BlobBackend(parts[0], parts[1], parts[2]);
+    }
 }

@@ -285,7 +285,8 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     {
         var recorder = new StatusRecorder();
         using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob));
-        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+        // Whole-state commits (one Put Blob each); the append path has its own test below.
+        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false, DeltaCommits = false });
         var counter = manager.ReadOrInitialize(() => new Counter());
         var lost = 0;
         recorder.LoseReply = r => r.Method == HttpMethod.Put && Interlocked.Increment(ref lost) == 1;
@@ -305,6 +306,83 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
         using var reader = new Manager(check, new ManagerOptions { WatchForChanges = false });
         Assert.Equal(1, reader.Read<Counter>().Value);
         Assert.Equal(manager.Version, reader.Version);
+    }
+
+    [Fact]
+    public void Run_WhenAnAppendsReplyIsLostAfterItLanded_ReportsSuccessAndAppliesOnce()
+    {
+        var recorder = new StatusRecorder();
+        using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob));
+        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+        var counter = manager.ReadOrInitialize(() => new Counter());
+        manager.Run(() => counter.Value++); // converts the blob to the log layout
+        var lost = 0;
+        static bool IsCommit(HttpRequestMessage r) => r.Method == HttpMethod.Put && r.RequestUri!.Query.Contains("comp=blocklist", StringComparison.Ordinal);
+        recorder.LoseReply = r => IsCommit(r) && Interlocked.Increment(ref lost) == 1;
+        recorder.Clear();
+        var applied = 0;
+
+        manager.Run(() =>
+        {
+            applied++;
+            counter.Value++;
+        });
+
+        Assert.Equal(1, applied);
+        Assert.Equal(1, lost);
+        Assert.Equal(2, counter.Value);
+        using var check = new BlobBackend(azurite.ConnectionString, _container, _blob);
+        Assert.Equal(2, check.ReadLog(null).Records.Count);
+        using var reader = new Manager(check, new ManagerOptions { WatchForChanges = false });
+        Assert.Equal(2, reader.Read<Counter>().Value);
+        Assert.Equal(manager.Version, reader.Version);
+    }
+
+    [Fact]
+    public async Task AStoreOfTheFirstRelease_IsReadAsASnapshot_AndTheFirstAppendConvertsIt()
+    {
+        // Exactly what the first release writes: one Put Blob, the value as the body, layout 1 in the metadata.
+        var blob = new BlobClient(azurite.ConnectionString, _container, _blob, BlobBackend.CreateClientOptions());
+        var commitId = Guid.NewGuid();
+        await blob.UploadAsync(BinaryData.FromBytes(Bytes("old value")), new Azure.Storage.Blobs.Models.BlobUploadOptions
+        {
+            Metadata = new Dictionary<string, string> { ["toscstore"] = "1", ["toscversion"] = "7", ["tosccommit"] = commitId.ToString("N") },
+        });
+        using var backend = new BlobBackend(azurite.ConnectionString, _container, _blob);
+
+        var read = backend.Read()!;
+        Assert.Equal((7L, "old value", commitId), (read.Version, Text(read.Data), read.CommitId));
+        Assert.Empty(read.Log);
+        Assert.Equal("old value", Text(backend.ReadLog(null).Snapshot!.Data));
+        var appended = backend.TryAppend(Bytes("r8"), 7, Guid.NewGuid())!.Value;
+
+        Assert.Equal(8, appended.Version);
+        var metadata = (await blob.GetPropertiesAsync()).Value.Metadata;
+        // The first release refuses any toscstore other than "1" ("layout 2, which this version does not know; upgrade Tosc").
+        Assert.Equal("2", metadata["toscstore"]);
+        using var fresh = new BlobBackend(azurite.ConnectionString, _container, _blob);
+        var all = fresh.ReadLog(null);
+        Assert.Equal(("old value", 7L, commitId), (Text(all.Snapshot!.Data), all.Snapshot.Version, all.Snapshot.CommitId));
+        Assert.Equal(["r8"], all.Records.Select(r => Text(r.Data)));
+    }
+
+    [Fact]
+    public void ReadLog_AfterAnotherClientAppended_DownloadsOnlyTheNewRecords()
+    {
+        using var writer = new BlobBackend(azurite.ConnectionString, _container, _blob);
+        var version = writer.TryWrite(new byte[200_000], null, Guid.NewGuid())!.Value;
+        version = writer.TryAppend(Bytes("r1"), version, Guid.NewGuid())!.Value.Version;
+        var recorder = new StatusRecorder();
+        using var reader = new BlobBackend(recorder.Client(azurite, _container, _blob));
+        reader.ReadLog(null);
+        version = writer.TryAppend(Bytes("r2"), version, Guid.NewGuid())!.Value.Version;
+        recorder.Clear();
+
+        Assert.Equal(version, reader.ReadVersion());
+        Assert.Equal(["r2"], reader.ReadLog(version - 1).Records.Select(r => Text(r.Data)));
+
+        Assert.Equal([HttpStatusCode.PartialContent, HttpStatusCode.NotModified], recorder.Seen.Select(s => s.Status));
+        Assert.True(recorder.Seen.Sum(s => s.BodyBytes) < 1000, $"{recorder.Seen.Sum(s => s.BodyBytes)} bytes downloaded");
     }
 
     [Theory]

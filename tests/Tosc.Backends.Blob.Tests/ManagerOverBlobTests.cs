@@ -27,7 +27,10 @@ public sealed class ManagerOverBlobTests(AzuriteFixture azurite)
                 child.Send("go");
 
             foreach (var child in children)
-                Assert.Equal(0, child.WaitForExit(TimeSpan.FromMinutes(5)));
+            {
+                var exit = child.WaitForExit(TimeSpan.FromMinutes(5));
+                Assert.True(exit == 0, $"a worker exited with {exit}: {string.Join(Environment.NewLine, child.Errors)}");
+            }
 
             var attempts = children.Sum(c => int.Parse(c.Output.Single(l => l.StartsWith("done ", StringComparison.Ordinal))[5..], CultureInfo.InvariantCulture));
             using var backend = new BlobBackend(azurite.ConnectionString, _container, "counter");

@@ -9,6 +9,8 @@ public static class Program
     /// <summary>Runs one worker command and returns its exit code.</summary>
     public static int Main(string[] args)
     {
+        if (Tosc.Testing.ContractWorker.Run(args, BlobBackendContractTests.OpenWorkerStore) is { } contract)
+            return contract;
         if (args.Length < 2 || args[0] != "worker")
         {
             Console.Error.WriteLine("usage: worker <command> <args...>");

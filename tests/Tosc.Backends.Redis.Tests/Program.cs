@@ -5,6 +5,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (Tosc.Testing.ContractWorker.Run(args, RedisBackendContractTests.OpenWorkerStore) is { } contract)
+            return contract;
         if (args.Length < 2 || args[0] != "worker")
         {
             Console.Error.WriteLine("usage: Tosc.Backends.Redis.Tests worker <mode> ...  (started by the cross-process tests)");

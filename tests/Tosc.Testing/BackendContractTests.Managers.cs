@@ -119,7 +119,8 @@ public abstract partial class BackendContractTests
 
         RestartServer();
 
-        // The first calls may meet a connection still coming back; a user's retry loop looks like this.
+        // The first calls may meet a connection still coming back; a user's retry loop looks like this. An unknown
+        // outcome may be retried here because the change is an assignment: doing it twice stores the same.
         Eventually.True(() =>
         {
             try
@@ -127,7 +128,7 @@ public abstract partial class BackendContractTests
                 writer.Run(() => counter.Value = 2);
                 return true;
             }
-            catch (BackendException e) when (e.IsTransient)
+            catch (BackendException e) when (e.IsTransient || e is CommitOutcomeUnknownException)
             {
                 return false;
             }
