@@ -5,23 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-install_servers() {
-  if ! command -v redis-server >/dev/null 2>&1; then
-    echo "installing redis-server (Debian package)"
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
-    # The package starts a system service on 6379; the tests start their own servers on free ports.
-    $SUDO service redis-server stop >/dev/null 2>&1 || true
-  fi
-  if ! command -v azurite-blob >/dev/null 2>&1 && [ ! -x /opt/azurite/node_modules/.bin/azurite-blob ]; then
-    echo "installing azurite (npm package)"
-    mkdir -p /opt/azurite && npm install --silent --no-fund --no-audit --prefix /opt/azurite azurite@3.35.0 >/dev/null
-  fi
-  export AZURITE_DIR=/opt/azurite
-  export PATH="/opt/azurite/node_modules/.bin:$PATH"
-}
-
-install_servers
+# shellcheck source=install-servers.sh
+source scripts/install-servers.sh
 log="$(mktemp)"
 dotnet test Tosc.sln -c Release --nologo 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
