@@ -25,6 +25,10 @@ public sealed partial class Manager
 
     internal void ForgetOps() => _ops?.Clear();
 
+    internal (int Length, int Count, int Written) MarkOps() => _ops?.Mark() ?? default;
+
+    internal void TruncateOps((int Length, int Count, int Written) mark) => _ops?.TruncateTo(mark);
+
     /// <summary>Reads what is newer than the manager's state: the log after its version when it can, else the whole state.</summary>
     private async ValueTask<LogSlice> FetchAsync(Type declared, bool async, CancellationToken cancellationToken)
     {

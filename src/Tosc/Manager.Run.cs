@@ -38,7 +38,14 @@ public sealed partial class Manager
         ArgumentNullException.ThrowIfNull(body);
         ThrowIfDisposed();
         if (CurrentWork() is not null)
-            return body();
+        {
+            // Inside a transaction: a savepoint. If the body throws, exactly its changes are undone; conflicts are
+            // found (and the whole transaction rerun) by the outermost commit, so there is nothing to retry here.
+            using var scope = Transaction();
+            var nested = body();
+            scope.Commit();
+            return nested;
+        }
         var state = new RetryState(this, timeout ?? _options.Timeout);
         var context = state.Rent(CancellationToken.None);
         try
@@ -84,7 +91,15 @@ public sealed partial class Manager
         ArgumentNullException.ThrowIfNull(body);
         ThrowIfDisposed();
         if (CurrentWork() is not null)
-            return await body().ConfigureAwait(false);
+        {
+            var scope = await TransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (scope.ConfigureAwait(false))
+            {
+                var nested = await body().ConfigureAwait(false);
+                await scope.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return nested;
+            }
+        }
         var state = new RetryState(this, timeout ?? _options.Timeout);
         var context = state.Rent(cancellationToken);
         try

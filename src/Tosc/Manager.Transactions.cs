@@ -76,12 +76,13 @@ public sealed partial class Manager
 
     internal async ValueTask CommitAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
     {
-        work.Completed = true;
-        if (work.Doomed)
+        if (Volatile.Read(ref _disposed) == 1)
         {
+            // A transaction left open across Dispose: its manager no longer watches or refreshes, so nothing is stored.
             RollBack(work);
-            throw new TransactionException("An inner transaction scope was disposed without Commit, so the transaction was rolled back.");
+            ThrowIfDisposed();
         }
+        work.Completed = true;
         if (!work.HasChanges)
         {
             // Nothing to store, but a committed transaction promises its reads were current:
@@ -176,7 +177,18 @@ public sealed partial class Manager
     private Transaction Nested(UnitOfWork running, FlowBox box)
     {
         running.Depth++;
-        return new Transaction(this, running, new FlowBoxHandle(box), outermost: false);
+        Savepoint savepoint;
+        lock (Gate)
+            savepoint = running.Mark();
+        return new Transaction(this, running, new FlowBoxHandle(box), outermost: false, savepoint);
+    }
+
+    /// <summary>A nested scope ended without commit: exactly its own changes are undone; the transaction goes on.</summary>
+    internal void RollBackTo(UnitOfWork work, Savepoint savepoint)
+    {
+        lock (Gate)
+            work.RollBackTo(savepoint);
+        Interlocked.Increment(ref _structureStamp);
     }
 
     private Transaction Begin(FlowBox box)

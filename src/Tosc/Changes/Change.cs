@@ -50,9 +50,6 @@ internal sealed class UnitOfWork
 
     public bool IsImplicit { get; }
 
-    /// <summary>An inner scope ended without commit: the outermost commit must fail.</summary>
-    public bool Doomed { get; set; }
-
     /// <summary>How many scopes are open (1 = only the outermost).</summary>
     public int Depth { get; set; } = 1;
 
@@ -97,6 +94,23 @@ internal sealed class UnitOfWork
         Owner.ForgetOps();
     }
 
+    /// <summary>Where the transaction stands now: a nested scope undoes back to it when it ends without commit.</summary>
+    public Savepoint Mark() => new(_changes.Count, Owner.MarkOps());
+
+    /// <summary>Undoes the changes made since <paramref name="savepoint"/>, newest first; the earlier ones stay.</summary>
+    public void RollBackTo(Savepoint savepoint)
+    {
+        for (var i = _changes.Count - 1; i >= savepoint.Changes; i--)
+        {
+            _changes[i].Undo();
+            _changes[i].Node.Header.Dirty = false;
+        }
+        _changes.RemoveRange(savepoint.Changes, _changes.Count - savepoint.Changes);
+        foreach (var change in _changes)
+            change.Node.Header.Dirty = true;
+        Owner.TruncateOps(savepoint.Ops);
+    }
+
     public void ClearDirty()
     {
         foreach (var change in _changes)
@@ -105,6 +119,9 @@ internal sealed class UnitOfWork
 
     public void Forget() => _changes.Clear();
 }
+
+/// <summary>A point in a transaction to undo back to: how many changes and encoded operations it had.</summary>
+internal readonly record struct Savepoint(int Changes, (int Length, int Count, int Written) Ops);
 
 /// <summary>Undo for DList: set, insert, remove at a position, or the whole content replaced.</summary>
 internal sealed class ListChange<T> : Change

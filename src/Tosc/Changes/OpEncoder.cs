@@ -46,6 +46,16 @@ internal sealed class OpEncoder
 
     public void Clear() => Truncate(0, 0);
 
+    /// <summary>Where the operations stand now, to go back to (a savepoint).</summary>
+    public (int Length, int Count, int Written) Mark() => (_ops.WrittenCount, Count, _context.Written!.Count);
+
+    /// <summary>Drops the operations encoded since <paramref name="mark"/>.</summary>
+    public void TruncateTo((int Length, int Count, int Written) mark)
+    {
+        Truncate(mark.Length, mark.Written);
+        Count = mark.Count;
+    }
+
     /// <summary>
     /// The record of the encoded operations: the header (format 2, log record), then
     /// <c>[base version, commit id, [operation...]]</c>. Valid until the next call.

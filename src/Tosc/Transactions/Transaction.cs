@@ -8,7 +8,7 @@ namespace Tosc;
 /// </summary>
 /// <remarks>
 /// Scopes nest: an inner <see cref="Commit"/> only marks the scope complete; an inner scope disposed without
-/// commit dooms the whole transaction (the outermost <see cref="Commit"/> then throws <see cref="TransactionException"/>).
+/// commit is a savepoint rolled back: exactly the changes made in it are undone, and the transaction goes on.
 /// While a transaction runs, no remote change is applied to the live objects.
 /// </remarks>
 public sealed class Transaction : IDisposable, IAsyncDisposable
@@ -17,14 +17,16 @@ public sealed class Transaction : IDisposable, IAsyncDisposable
     private readonly UnitOfWork _work;
     private readonly Manager.FlowBoxHandle _box;
     private readonly bool _outermost;
+    private readonly Savepoint _savepoint;
     private bool _ended;
 
-    internal Transaction(Manager manager, UnitOfWork work, Manager.FlowBoxHandle box, bool outermost)
+    internal Transaction(Manager manager, UnitOfWork work, Manager.FlowBoxHandle box, bool outermost, Savepoint savepoint = default)
     {
         _manager = manager;
         _work = work;
         _box = box;
         _outermost = outermost;
+        _savepoint = savepoint;
     }
 
     /// <summary>Whether this is the outermost scope, the one whose commit stores the changes.</summary>
@@ -52,7 +54,8 @@ public sealed class Transaction : IDisposable, IAsyncDisposable
         _ended = true;
         if (!_outermost)
         {
-            _work.Doomed = true;
+            if (!_work.Completed)
+                _manager.RollBackTo(_work, _savepoint);
             _work.Depth--;
             return;
         }

@@ -93,21 +93,66 @@ public sealed class TransactionTests : IDisposable
     }
 
     [Fact]
-    public void InnerScopeDisposedWithoutCommit_DoomsTheOuter()
+    public void InnerScopeDisposedWithoutCommit_UndoesExactlyItsOwnChanges_AndTheOuterCommits()
+    {
+        var a = _store.Open();
+        a.Write(new Inventory());
+        var inventory = a.Read<Inventory>();
+
+        using (var outer = a.Transaction())
+        {
+            inventory.Log.Add("before");
+            using (a.Transaction())
+            {
+                inventory.Log.Add("inner");
+                inventory.Stock["inner"] = 1;
+            }
+            Assert.Equal(["before"], inventory.Log); // issue 16: a savepoint, not a doomed transaction
+            Assert.Empty(inventory.Stock);
+            inventory.Log.Add("after");
+            outer.Commit();
+        }
+
+        Assert.Equal(["before", "after"], _store.OpenQuiet().Read<Inventory>().Log);
+        Assert.Empty(_store.OpenQuiet().Read<Inventory>().Stock);
+        Assert.False(a.IsDirty(inventory.Log));
+    }
+
+    [Fact]
+    public void NestedRun_WhoseBodyThrows_UndoesItsChanges_AndTheOuterTransactionGoesOn()
+    {
+        var a = _store.Open();
+        a.Write(new Inventory());
+        var inventory = a.Read<Inventory>();
+
+        a.Run(() =>
+        {
+            inventory.Log.Add("outer");
+            Assert.Throws<InvalidOperationException>(() => a.Run(() =>
+            {
+                inventory.Log.Add("inner");
+                throw new InvalidOperationException("the inner body fails");
+            }));
+            Assert.Equal(["outer"], inventory.Log);
+        });
+
+        Assert.Equal(["outer"], _store.OpenQuiet().Read<Inventory>().Log);
+    }
+
+    [Fact]
+    public void Commit_OfATransactionLeftOpenAcrossDispose_ThrowsAndStoresNothing()
     {
         var a = _store.Open();
         a.Write(new Counter { Value = 1 });
         var counter = a.Read<Counter>();
-
-        using var outer = a.Transaction();
+        var transaction = a.Transaction();
         counter.Value = 2;
-        using (a.Transaction())
-            counter.Value = 3;
 
-        var error = Assert.Throws<TransactionException>(() => outer.Commit());
-        Assert.Contains("inner", error.Message);
-        Assert.Equal(1, counter.Value);
+        a.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => transaction.Commit());
         Assert.Equal(1, _store.OpenQuiet().Read<Counter>().Value);
+        Assert.Equal(1, counter.Value); // rolled back
     }
 
     [Fact]
