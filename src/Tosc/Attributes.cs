@@ -30,7 +30,7 @@ public sealed class ToscKnownTypeAttribute : Attribute
 }
 
 /// <summary>Leaves a property out of the stored state; it keeps plain .NET behavior and is not shared.</summary>
-[AttributeUsage(AttributeTargets.Property)]
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed class ToscIgnoreAttribute : Attribute
 {
 }

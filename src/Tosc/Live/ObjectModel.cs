@@ -211,14 +211,25 @@ internal sealed class ObjectModel
             return $"Tosc cannot track {name}: the class must be public (Castle DynamicProxy subclasses it).";
         if (type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is not { IsPrivate: false, IsAssembly: false })
             return $"Tosc cannot track {name}: it needs a public or protected parameterless constructor.";
+        foreach (var field in type.GetFields(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (!field.IsDefined(typeof(ToscIgnoreAttribute)))
+                return $"Tosc cannot track {name}.{field.Name}: it is a public field, which a live object cannot watch. Make it a property (public virtual {TypeNames.Display(field.FieldType)} {field.Name} {{ get; set; }}), or mark it [ToscIgnore] to keep it out of the store.";
+        }
         foreach (var property in properties)
         {
             var info = property.Info;
             var member = $"{name}.{info.Name}";
+            var autoProperty = $"public virtual {TypeNames.Display(info.PropertyType)} {info.Name} {{ get; set; }}";
             if (info.GetMethod is not { IsVirtual: true, IsFinal: false })
-                return $"Tosc cannot track {member}: the property must be virtual (public virtual {TypeNames.Display(info.PropertyType)} {info.Name} {{ get; set; }}), or marked [ToscIgnore].";
+                return $"Tosc cannot track {member}: the property must be virtual ({autoProperty}), or marked [ToscIgnore].";
+            if (info.SetMethod is { IsPublic: false })
+                return $"Tosc cannot track {member}: its setter is not public, so setting it from inside the class would bypass the live object and be lost. Make it {autoProperty}, or mark it [ToscIgnore].";
             if (info.SetMethod is { IsPublic: true } && info.SetMethod is not { IsVirtual: true, IsFinal: false })
                 return $"Tosc cannot track {member}: its setter must be virtual too.";
+            if (info.SetMethod is not null && property.BackingField is null)
+                return $"Tosc cannot track {member}: it has accessor code (it is not an auto-property). A live object keeps the value itself and never runs accessors, so validation or normalization in them would be bypassed. " +
+                       $"Make it {autoProperty} and validate in a method, or mark it [ToscIgnore].";
             var declared = info.PropertyType;
             if (declared.IsGenericType)
             {
@@ -330,6 +341,9 @@ internal sealed class PropertyModel
     public byte[] NameBytes { get; }
 
     public Type Type { get; }
+
+    /// <summary>The compiler's field behind an auto-property; <see langword="null"/> when the property has accessor code.</summary>
+    public FieldInfo? BackingField => _backingField;
 
     /// <summary>The boxed default of the property's type: value-type slots never hold null.</summary>
     public object? DefaultValue { get; }

@@ -72,6 +72,52 @@ public sealed class LiveObjectTests : IDisposable
     }
 
     [Fact]
+    public void ClassWithAPublicField_IsRefusedAtWrite_InsteadOfLosingTheField()
+    {
+        var manager = _store.Open();
+
+        var error = Assert.Throws<ArgumentException>(() => manager.Write(new WithPublicField { Hits = 3 }));
+
+        Assert.Contains("WithPublicField.Hits", error.Message);
+        Assert.Contains("public field", error.Message);
+        Assert.Null(manager.Version); // issue 16: refused, nothing stored
+    }
+
+    [Fact]
+    public void APublicFieldMarkedToscIgnore_IsLeftOut()
+    {
+        var manager = _store.Open();
+
+        manager.Write(new WithIgnoredField { LocalOnly = 3, Name = "kept" });
+
+        Assert.Equal("kept", _store.OpenQuiet().Read<WithIgnoredField>().Name);
+    }
+
+    [Fact]
+    public void ClassWithAPrivateSetter_IsRefusedAtWrite_InsteadOfKeepingTheOldValueSilently()
+    {
+        var manager = _store.Open();
+
+        var error = Assert.Throws<ArgumentException>(() => manager.Write(new WithPrivateSetter()));
+
+        Assert.Contains("WithPrivateSetter.Name", error.Message);
+        Assert.Contains("setter is not public", error.Message);
+        Assert.Null(manager.Version);
+    }
+
+    [Fact]
+    public void ClassWithAccessorCode_IsRefusedAtWrite_InsteadOfBypassingIt()
+    {
+        var manager = _store.Open();
+
+        var error = Assert.Throws<ArgumentException>(() => manager.Write(new WithValidatingSetter()));
+
+        Assert.Contains("WithValidatingSetter.Count", error.Message);
+        Assert.Contains("accessor code", error.Message);
+        Assert.Null(manager.Version);
+    }
+
+    [Fact]
     public void ClassWithAConcreteListProperty_IsRefused_SuggestingTheInterface()
     {
         var manager = _store.Open();

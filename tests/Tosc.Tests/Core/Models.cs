@@ -208,3 +208,36 @@ public class StockService(Inventory inventory, Action? onCall = null) : IStockSe
 
     public int Untracked(string item) => inventory.Stock[item];
 }
+
+public class WithPublicField
+{
+    public int Hits;
+
+    public virtual string Name { get; set; } = "";
+}
+
+public class WithIgnoredField
+{
+    [ToscIgnore]
+    public int LocalOnly;
+
+    public virtual string Name { get; set; } = "";
+}
+
+public class WithPrivateSetter
+{
+    public virtual string Name { get; private set; } = "";
+
+    public void Rename(string name) => Name = name;
+}
+
+public class WithValidatingSetter
+{
+    private int _count;
+
+    public virtual int Count
+    {
+        get => _count;
+        set => _count = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+    }
+}
