@@ -165,6 +165,37 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A value left its place in the graph (removed, replaced, cleared; here or by an applied record): it and what it
+    /// holds may be unreachable now, so their next write checks (rare, and it costs a walk only then).
+    /// </summary>
+    internal void NoteRemoved(object? value)
+    {
+        if (Nodes.Of(value) is not { } removed || !ReferenceEquals(removed.Header.Owner, this) || removed.Header.Suspect)
+            return;
+        var pending = new Stack<ILiveNode>();
+        pending.Push(removed);
+        while (pending.TryPop(out var node))
+        {
+            if (node.Header.Suspect || !ReferenceEquals(node.Header.Owner, this))
+                continue;
+            node.Header.Suspect = true;
+            node.PushChildren(pending);
+        }
+    }
+
+    /// <summary>For a write to a suspect node: whether it is still reachable from the root; if not, it leaves the graph for good.</summary>
+    internal bool ConfirmLinked(ILiveNode node)
+    {
+        if (!IsLinked(node.Instance))
+        {
+            node.Header.Unlink();
+            return false;
+        }
+        node.Header.Suspect = false;
+        return true;
+    }
+
     /// <summary>Whether <paramref name="value"/> is a live object of this manager changed by the running transaction and not yet committed.</summary>
     public bool IsDirty(object value)
     {
@@ -414,7 +445,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
             if (existing is not null)
             {
                 foreach (var gone in existing.Values)
-                    gone.Header.Owner = null;
+                    gone.Header.Unlink();
             }
             else
             {
@@ -446,7 +477,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     private void DetachAll()
     {
         foreach (var node in CollectNodes().Values)
-            node.Header.Owner = null;
+            node.Header.Unlink();
     }
 
     private void MarkReachable()

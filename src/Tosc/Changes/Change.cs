@@ -16,6 +16,9 @@ internal abstract class Change
 
     public abstract void Undo();
 
+    /// <summary>The values this change took out of the graph (replaced, removed or cleared).</summary>
+    public virtual IEnumerable<object?> Removed() => [];
+
     /// <summary>
     /// Writes the operation <c>[node id, kind, arguments...]</c>. Called right after the mutation, so the values it
     /// writes are the ones of that moment, whatever later operations of the transaction do to them.
@@ -70,6 +73,8 @@ internal sealed class UnitOfWork
     public void Record(Change change)
     {
         _changes.Add(change);
+        foreach (var removed in change.Removed())
+            Owner.NoteRemoved(removed);
         try
         {
             Owner.RecordOp(change);
@@ -169,6 +174,13 @@ internal sealed class ListChange<T> : Change
         }
     }
 
+    public override IEnumerable<object?> Removed() => !Codecs.Get<T>().MayHoldNodes ? [] : _kind switch
+    {
+        Kind.Set or Kind.RemoveAt => [_old],
+        Kind.Replace => _oldItems!.Cast<object?>(),
+        _ => [],
+    };
+
     public override void WriteOp(ref GraphWriter writer)
     {
         var codec = Codecs.Get<T>();
@@ -221,6 +233,9 @@ internal sealed class DictChange<TKey, TValue> : Change where TKey : notnull
         else
             _dict.Items.Remove(_key);
     }
+
+    public override IEnumerable<object?> Removed() =>
+        !Codecs.Get<TValue>().MayHoldNodes ? [] : _oldItems is not null ? _oldItems.Values.Cast<object?>() : _hadOld ? [_old] : [];
 
     public override void WriteOp(ref GraphWriter writer)
     {
@@ -275,6 +290,9 @@ internal sealed class SetChange<T> : Change
         else
             _set.Items.Add(_item);
     }
+
+    public override IEnumerable<object?> Removed() =>
+        !Codecs.Get<T>().MayHoldNodes ? [] : _oldItems is not null ? _oldItems.Cast<object?>() : _added ? [] : [_item];
 
     public override void WriteOp(ref GraphWriter writer)
     {
@@ -333,6 +351,8 @@ internal sealed class PropertyChange : Change
     }
 
     public override void Undo() => _node.Slots![_slot] = _old;
+
+    public override IEnumerable<object?> Removed() => _node.Model.Properties[_slot].Codec.MayHoldNodes ? [_old] : [];
 
     public override void WriteOp(ref GraphWriter writer)
     {

@@ -212,7 +212,7 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
     // Every change saves the bytes from `offset` to the end and the old length, which is enough to undo it.
     private void Change(int offset, byte[] bytes, Action<DByteArray, (int offset, byte[] bytes)> apply)
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             apply(this, (offset, bytes));

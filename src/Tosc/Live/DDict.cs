@@ -91,7 +91,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     /// <inheritdoc/>
     public bool Remove(TKey key)
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
             return _items.Remove(key);
         return owner.Mutate(this, key, static (dict, key, work) =>
@@ -129,7 +129,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     /// <inheritdoc/>
     public void Clear()
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             _items.Clear();
@@ -192,15 +192,21 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             {
                 var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record sets a null dictionary key.");
                 var value = s_valueCodec.Read(ref reader);
-                return () => _items[key] = value;
+                return () =>
+                {
+                    _items.TryGetValue(key, out var old);
+                    _items[key] = value;
+                    _header.Owner?.NoteRemoved(old);
+                };
             }
             case OpKind.Remove:
             {
                 var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record removes a null dictionary key.");
                 return () =>
                 {
-                    if (!_items.Remove(key))
+                    if (!_items.Remove(key, out var old))
                         throw OpReading.Missing($"the key '{key}'", this);
+                    _header.Owner?.NoteRemoved(old);
                 };
             }
             case OpKind.Content:
@@ -213,7 +219,13 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                     if (!items.TryAdd(key, s_valueCodec.Read(ref reader)))
                         throw new ToscDataException($"A log record holds the dictionary key '{key}' twice.");
                 }
-                return () => _items = items;
+                return () =>
+                {
+                    var old = _items;
+                    _items = items;
+                    foreach (var value in old.Values)
+                        _header.Owner?.NoteRemoved(value);
+                };
             }
             default:
                 throw OpReading.Unexpected(kind, this);
@@ -223,7 +235,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     private void Set(TKey key, TValue value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             _items[key] = value;

@@ -64,7 +64,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         }
         set
         {
-            var owner = _header.Owner;
+            var owner = _header.OwnerForWrite(this);
             if (owner is null)
             {
                 _items[index] = value;
@@ -86,7 +86,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
     public void AddRange(IEnumerable<T> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             _items.AddRange(items);
@@ -107,7 +107,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
     /// <inheritdoc/>
     public void Insert(int index, T item)
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             _items.Insert(index < 0 ? _items.Count : index, item);
@@ -124,7 +124,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
     /// <inheritdoc/>
     public void RemoveAt(int index)
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             _items.RemoveAt(index);
@@ -151,7 +151,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
     /// <inheritdoc/>
     public void Clear()
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             _items.Clear();
@@ -226,7 +226,9 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
+                    var old = _items[index];
                     _items[index] = value;
+                    _header.Owner?.NoteRemoved(old);
                 };
             }
             case OpKind.Insert:
@@ -245,7 +247,9 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
+                    var old = _items[index];
                     _items.RemoveAt(index);
+                    _header.Owner?.NoteRemoved(old);
                 };
             }
             case OpKind.Content:
@@ -254,7 +258,13 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 var items = new List<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
                 for (var i = 0; i < count; i++)
                     items.Add(s_codec.Read(ref reader));
-                return () => _items = items;
+                return () =>
+                {
+                    var old = _items;
+                    _items = items;
+                    foreach (var item in old)
+                        _header.Owner?.NoteRemoved(item);
+                };
             }
             default:
                 throw OpReading.Unexpected(kind, this);

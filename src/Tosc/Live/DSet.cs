@@ -44,7 +44,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
     /// <inheritdoc cref="ISet{T}.Add"/>
     public bool Add(T item)
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
             return _items.Add(item);
         return owner.Mutate(this, item, static (set, item, work) =>
@@ -62,7 +62,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
     /// <inheritdoc/>
     public bool Remove(T item)
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
             return _items.Remove(item);
         return owner.Mutate(this, item, static (set, item, work) =>
@@ -151,6 +151,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
                 {
                     if (!_items.Remove(item))
                         throw OpReading.Missing($"the element '{item}'", this);
+                    _header.Owner?.NoteRemoved(item);
                 };
             }
             case OpKind.Content:
@@ -162,7 +163,13 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
                     if (!items.Add(s_codec.Read(ref reader)))
                         throw new ToscDataException("A log record holds a set element twice.");
                 }
-                return () => _items = items;
+                return () =>
+                {
+                    var old = _items;
+                    _items = items;
+                    foreach (var item in old)
+                        _header.Owner?.NoteRemoved(item);
+                };
             }
             default:
                 throw OpReading.Unexpected(kind, this);
@@ -187,7 +194,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
 
     private void Rebuild(Func<HashSet<T>, List<T>, HashSet<T>> rebuild, List<T>? other = null)
     {
-        var owner = _header.Owner;
+        var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
             _items = rebuild(_items, other ?? []);

@@ -17,6 +17,35 @@ internal sealed class NodeHeader
     /// <summary>Changed in the running transaction and not yet committed.</summary>
     public bool Dirty;
 
+    /// <summary>Was removed from where it stood (it or an ancestor): the next write checks that it is still reachable.</summary>
+    public bool Suspect;
+
+    /// <summary>Was in a manager's graph and has left it (a refresh no longer found it): writes to it would be stored nowhere.</summary>
+    public bool Unlinked;
+
+    /// <summary>Leaves the manager's graph for good.</summary>
+    public void Unlink()
+    {
+        Owner = null;
+        Unlinked = true;
+    }
+
+    /// <summary>
+    /// The manager a write goes through; <see langword="null"/> for a plain (never linked) collection, which changes
+    /// like any .NET collection. A node that has left its graph refuses the write instead of changing only locally.
+    /// </summary>
+    public Manager? OwnerForWrite(ILiveNode node)
+    {
+        var owner = Owner;
+        if (owner is not null && Suspect)
+            owner = owner.ConfirmLinked(node) ? owner : null;
+        if (owner is null && Unlinked)
+            throw new InvalidOperationException(
+                $"This {Serialization.TypeNames.Display(node.Instance.GetType().BaseType is { } b && node is ObjectNode ? b : node.Instance.GetType())} is no longer linked to its manager's graph " +
+                "(it was removed or replaced, here or by another manager), so a change to it would be stored nowhere. Read it again from the root.");
+        return owner;
+    }
+
     public void Join(Manager owner)
     {
         if (Id == 0)

@@ -89,12 +89,17 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
             return () => Unknown = [.. (Unknown ?? []).Where(known => !known.Name.AsSpan().SequenceEqual(member.Name)), member];
         }
         var value = Model.Properties[slot].Codec.ReadBoxed(ref reader);
-        return () => Slots![slot] = value;
+        return () =>
+        {
+            var old = Slots![slot];
+            Slots[slot] = value;
+            Header.Owner?.NoteRemoved(old);
+        };
     }
 
     private void Set(int slot, object? value)
     {
-        var owner = Header.Owner;
+        var owner = Header.OwnerForWrite(this);
         if (owner is null)
         {
             Slots![slot] = value ?? Model.Properties[slot].DefaultValue;

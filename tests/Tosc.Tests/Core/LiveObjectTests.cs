@@ -118,6 +118,61 @@ public sealed class LiveObjectTests : IDisposable
     }
 
     [Fact]
+    public void AWriteToARootReplacedByAnotherManagersWrite_Throws_AndStoresNothing()
+    {
+        var a = _store.Open();
+        var b = _store.OpenQuiet();
+        a.Write(new Inventory());
+        var old = a.Read<Inventory>();
+        b.Write(new Inventory { Log = { "new root" } });
+        a.Refresh();
+
+        var error = Assert.Throws<InvalidOperationException>(() => old.Log.Add("lost"));
+
+        Assert.Contains("no longer linked", error.Message);
+        Assert.Equal(["new root"], _store.OpenQuiet().Read<Inventory>().Log);
+    }
+
+    [Fact]
+    public void AWriteToAChildRemovedByAnotherManager_Throws_AndStoresNothing()
+    {
+        var a = _store.Open();
+        var b = _store.OpenQuiet();
+        a.Write(new Inventory { Items = { new Item { Name = "gone", Notes = { "n" } } } });
+        var item = a.Read<Inventory>().Items[0];
+        var notes = item.Notes;
+        b.Read<Inventory>().Items.RemoveAt(0); // a delta commit: a applies it as a record
+        a.Refresh();
+
+        var error = Assert.Throws<InvalidOperationException>(() => item.Count = 5);
+        Assert.Contains("Item", error.Message);
+        Assert.Throws<InvalidOperationException>(() => notes.Add("lost")); // what the removed object held, too
+
+        Assert.Empty(_store.OpenQuiet().Read<Inventory>().Items);
+    }
+
+    [Fact]
+    public void AChildRemovedHere_RefusesWrites_ButOneMovedElsewhereKeepsWorking()
+    {
+        var a = _store.Open();
+        a.Write(new Inventory { Items = { new Item { Name = "moved" }, new Item { Name = "removed" } } });
+        var inventory = a.Read<Inventory>();
+        var moved = inventory.Items[0];
+        var removed = inventory.Items[1];
+
+        a.Run(() =>
+        {
+            inventory.Items.Add(moved);
+            inventory.Items.RemoveAt(0);
+            inventory.Items.Remove(removed);
+        });
+
+        moved.Count = 2; // still reachable: a write works
+        Assert.Throws<InvalidOperationException>(() => removed.Count = 3);
+        Assert.Equal(2, _store.OpenQuiet().Read<Inventory>().Items.Single().Count);
+    }
+
+    [Fact]
     public void ClassWithAConcreteListProperty_IsRefused_SuggestingTheInterface()
     {
         var manager = _store.Open();
