@@ -239,6 +239,65 @@ public sealed class LogFileTests : IDisposable
         Assert.Equal(golden, File.ReadAllBytes(path));
     }
 
+    [Fact]
+    public async Task Reads_WhileAnotherClientAppendsAndCompacts_NeverSeeAPartialFrame()
+    {
+        var path = _directory.File("s.tosc");
+        using var writer = new FileBackend(path, options: new FileBackendOptions { Fsync = false });
+        using var reader = new FileBackend(path);
+        var start = writer.Write(Fill(0, 10), Guid.NewGuid());
+        using var stop = new CancellationTokenSource();
+        var head = start;
+
+        var writing = Task.Run(() =>
+        {
+            var version = start;
+            while (!stop.IsCancellationRequested)
+            {
+                // Sizes across page boundaries, so a reader can catch an append half copied into the page cache.
+                var next = version + 1;
+                version = writer.TryAppend(Fill(next, (int)(next * 7919 % 20000)), version, Guid.NewGuid())!.Value.Version;
+                Volatile.Write(ref head, version);
+                if (version % 50 == 0)
+                    Assert.True(writer.TryCompact(Fill(version, 10), version - 10));
+            }
+        });
+        var reads = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            while (reads < 300 || Volatile.Read(ref head) - start < 300)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), $"{reads} reads during {Volatile.Read(ref head) - start} appends in a minute");
+                Assert.False(writing.IsFaulted, writing.Exception?.ToString());
+                var known = Volatile.Read(ref head);
+                var probed = reader.ReadVersion()!.Value;
+                Assert.True(probed >= known, $"the probe saw {probed} after {known} was acknowledged");
+                var state = reader.Read()!;
+                Assert.True(state.Version >= probed);
+                var expected = state.SnapshotVersion;
+                foreach (var record in state.Log)
+                {
+                    Assert.Equal(++expected, record.Version);
+                    AssertFilled(record.Version, record.Data.Span);
+                }
+                foreach (var record in reader.ReadLog(probed).Records)
+                    AssertFilled(record.Version, record.Data.Span);
+                reads++;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writing;
+        }
+
+        static byte[] Fill(long version, int length) => Enumerable.Repeat((byte)version, length).ToArray();
+
+        static void AssertFilled(long version, ReadOnlySpan<byte> data) =>
+            Assert.True(data.IndexOfAnyExcept((byte)version) < 0, $"record {version} holds bytes of another record");
+    }
+
     public void Dispose() => _directory.Dispose();
 
     private string CopyGolden()
