@@ -42,18 +42,7 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
 
         for (var round = 0; round < 6; round++)
         {
-            long lastAcknowledged;
-            using (var writer = ChildProcess.Start(typeof(Program).Assembly, "worker", "commit-loop", path))
-            {
-                writer.WaitForLine(line => line == "ready", "'ready'");
-                var acknowledgements = random.Next(1, 40);
-                for (var i = 0; i < acknowledgements; i++)
-                    writer.WaitForLine(line => line.StartsWith("ack ", StringComparison.Ordinal), $"acknowledgement {i + 1}");
-                writer.Kill();
-                writer.WaitForExit(); // drains the lines printed before the kill
-                lastAcknowledged = writer.Output.Where(line => line.StartsWith("ack ", StringComparison.Ordinal))
-                    .Max(line => long.Parse(line.AsSpan(4), CultureInfo.InvariantCulture));
-            }
+            var lastAcknowledged = KillAfterAcknowledgements("commit-loop", path, random.Next(1, 40));
 
             var state = survivor.Read();
             Assert.NotNull(state);
@@ -83,18 +72,7 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
 
         for (var round = 0; round < 6; round++)
         {
-            long lastAcknowledged;
-            using (var writer = ChildProcess.Start(typeof(Program).Assembly, "worker", "append-loop", path))
-            {
-                writer.WaitForLine(line => line == "ready", "'ready'");
-                var acknowledgements = random.Next(1, 60);
-                for (var i = 0; i < acknowledgements; i++)
-                    writer.WaitForLine(line => line.StartsWith("ack ", StringComparison.Ordinal), $"acknowledgement {i + 1}");
-                writer.Kill();
-                writer.WaitForExit();
-                lastAcknowledged = writer.Output.Where(line => line.StartsWith("ack ", StringComparison.Ordinal))
-                    .Max(line => long.Parse(line.AsSpan(4), CultureInfo.InvariantCulture));
-            }
+            var lastAcknowledged = KillAfterAcknowledgements("append-loop", path, random.Next(1, 60));
 
             var head = survivor.ReadVersion()!.Value;
             // The kill may land after the fsync and before the acknowledgement was printed: one more, never fewer.
@@ -156,4 +134,17 @@ public sealed class CrossProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     public void Dispose() => _directory.Dispose();
+
+    /// <summary>Starts a worker that prints "ack {version}" per commit, SIGKILLs it after that many, and returns the last version it acknowledged.</summary>
+    private static long KillAfterAcknowledgements(string worker, string path, int acknowledgements)
+    {
+        using var writer = ChildProcess.Start(typeof(Program).Assembly, "worker", worker, path);
+        writer.WaitForLine(line => line == "ready", "'ready'");
+        for (var i = 0; i < acknowledgements; i++)
+            writer.WaitForLine(line => line.StartsWith("ack ", StringComparison.Ordinal), $"acknowledgement {i + 1}");
+        writer.Kill();
+        writer.WaitForExit(); // drains the lines printed before the kill
+        return writer.Output.Where(line => line.StartsWith("ack ", StringComparison.Ordinal))
+            .Max(line => long.Parse(line.AsSpan(4), CultureInfo.InvariantCulture));
+    }
 }

@@ -59,14 +59,7 @@ public sealed class FileFormatTests : IDisposable
     {
         var path = _directory.File("by-hand.tosc");
         var payload = "hello"u8.ToArray();
-        var header = new byte[48];
-        "TOSCFILE"u8.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 1);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), 41);
-        Convert.FromHexString("0102030405060708090A0B0C0D0E0F10").CopyTo(header, 24);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(40), (uint)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(44), ReferenceCrc32C([.. header[..44], .. payload]));
-        File.WriteAllBytes(path, [.. header, .. payload]);
+        File.WriteAllBytes(path, [.. Header(format: 1, version: 41, payload), .. payload]);
 
         using var backend = new FileBackend(path);
         var state = backend.Read();
@@ -113,14 +106,7 @@ public sealed class FileFormatTests : IDisposable
     {
         var path = _directory.File("by-hand-2.tosc");
         var snapshot = "hello"u8.ToArray();
-        var header = new byte[48];
-        "TOSCFILE"u8.CopyTo(header);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 2);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), 41);
-        Convert.FromHexString("0102030405060708090A0B0C0D0E0F10").CopyTo(header, 24);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(40), (uint)snapshot.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(44), ReferenceCrc32C([.. header[..44], .. snapshot]));
-        File.WriteAllBytes(path, [.. header, .. snapshot, .. Frame(42, "a"u8.ToArray()), .. Frame(43, "bc"u8.ToArray())]);
+        File.WriteAllBytes(path, [.. Header(format: 2, version: 41, snapshot), .. snapshot, .. Frame(42, "a"u8.ToArray()), .. Frame(43, "bc"u8.ToArray())]);
 
         using var backend = new FileBackend(path);
         var state = backend.Read()!;
@@ -133,6 +119,19 @@ public sealed class FileFormatTests : IDisposable
         Assert.Equal(Guid.Parse("00000000-0000-0000-0000-00000000002b"), state.CommitId);
         Assert.Equal(["bc"], backend.ReadLog(42).Records.Select(r => Encoding.UTF8.GetString(r.Data.Span)));
         Assert.Equal(44, backend.TryAppend("d"u8.ToArray(), 43, Guid.NewGuid())?.Version);
+    }
+
+    /// <summary>A header built from the documentation alone, with the commit id 01020304-0506-0708-090a-0b0c0d0e0f10.</summary>
+    private static byte[] Header(uint format, long version, byte[] snapshot)
+    {
+        var header = new byte[48];
+        "TOSCFILE"u8.CopyTo(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), format);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), version);
+        Convert.FromHexString("0102030405060708090A0B0C0D0E0F10").CopyTo(header, 24);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(40), (uint)snapshot.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(44), ReferenceCrc32C([.. header[..44], .. snapshot]));
+        return header;
     }
 
     /// <summary>A frame built from the documentation alone; its commit id is the version, big-endian, in the last bytes.</summary>
