@@ -127,7 +127,7 @@ public sealed class FileBackend : ToscBackend
             {
                 CleanUpIfDue();
                 // The whole file, checksums included: a damaged store is refused, never silently replaced.
-                var current = Head(ReadDecoded());
+                var current = ReadDecoded()?.Version;
                 if (!condition.Allows(current))
                     return null;
                 version = NextVersion(current);
@@ -165,7 +165,7 @@ public sealed class FileBackend : ToscBackend
                     if (header.Format == FileFormat.SnapshotOnlyFormat)
                     {
                         // A store written before the log: rewritten once as format 2, the snapshot followed by this frame.
-                        var old = FileFormat.Decode(file.ReadAll(), FilePath)!.Value;
+                        var old = FileFormat.Decode(file.ReadAll(), FilePath)!;
                         if (old.Snapshot.Version != expectedVersion)
                             return null;
                         temp = WriteTemporary([FileFormat.EncodeHeader(old.Snapshot.Version, old.Snapshot.CommitId, old.Snapshot.Data.Span), old.Snapshot.Data, frame]);
@@ -240,9 +240,6 @@ public sealed class FileBackend : ToscBackend
 
     private static long NextVersion(long? current) => (current ?? 0) + 1;
 
-    private static long? Head((StoredState Snapshot, List<LogRecord> Records, long End)? file) =>
-        file is not { } f ? null : f.Records.Count > 0 ? f.Records[^1].Version : f.Snapshot.Version;
-
     private static void ThrowIfTooLarge(int length, string parameter)
     {
         if (length > Array.MaxLength - FileFormat.HeaderSize - FileFormat.FrameOverhead)
@@ -250,19 +247,19 @@ public sealed class FileBackend : ToscBackend
     }
 
     /// <summary>The records after <paramref name="afterVersion"/> when the file reaches back to it, else the snapshot and every record.</summary>
-    private static LogSlice Slice((StoredState Snapshot, List<LogRecord> Records, long End)? file, long? afterVersion)
+    private static LogSlice Slice(DecodedStore? file, long? afterVersion)
     {
-        if (file is not { } f)
+        if (file is null)
             return new LogSlice(null, [], afterVersion);
         if (afterVersion is { } after)
         {
-            if (after == f.Snapshot.Version)
-                return new LogSlice(null, f.Records, afterVersion);
-            var index = f.Records.FindIndex(record => record.Version == after);
+            if (after == file.Snapshot.Version)
+                return new LogSlice(null, file.Records, afterVersion);
+            var index = file.Records.FindIndex(record => record.Version == after);
             if (index >= 0)
-                return new LogSlice(null, f.Records[(index + 1)..], afterVersion);
+                return new LogSlice(null, file.Records[(index + 1)..], afterVersion);
         }
-        return new LogSlice(f.Snapshot, f.Records, afterVersion);
+        return new LogSlice(file.Snapshot, file.Records, afterVersion);
     }
 
     private string WriteSnapshotFile(long version, Guid commitId, ReadOnlyMemory<byte> data) =>
@@ -305,7 +302,7 @@ public sealed class FileBackend : ToscBackend
     }
 
     /// <summary>The whole file, decoded and checked; <see langword="null"/> for an empty store.</summary>
-    private (StoredState Snapshot, List<LogRecord> Records, long End)? ReadDecoded()
+    private DecodedStore? ReadDecoded()
     {
         byte[] bytes;
         try

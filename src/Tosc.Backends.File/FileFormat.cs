@@ -79,7 +79,7 @@ internal static class FileFormat
     /// <paramref name="file"/>. A damaged last frame is a torn append (a crash before it was acknowledged, or one still
     /// being written) and is left out; a damaged frame before a sound last frame is damage and throws.
     /// </summary>
-    public static (StoredState Snapshot, List<LogRecord> Records, long End)? Decode(byte[] file, string path)
+    public static DecodedStore? Decode(byte[] file, string path)
     {
         if (ReadHeader(file, file.Length, path) is not { } header)
             return null;
@@ -109,7 +109,7 @@ internal static class FileFormat
             position += FrameOverhead + length;
             previous = version;
         }
-        return (snapshot, records, position);
+        return new DecodedStore(snapshot, records);
     }
 
     /// <summary>One frame: its header, payload length N, payload, payload CRC and trailer.</summary>
@@ -166,6 +166,13 @@ internal static class FileFormat
 
     public static ToscDataException Invalid(string path, string why) =>
         new($"'{path}' is not a valid Tosc store file: {why}. Tosc refuses to read or overwrite it; move it away or point the FileBackend at another path.");
+}
+
+/// <summary>A whole store file, decoded and checked: the snapshot and the sound records after it.</summary>
+internal sealed record DecodedStore(StoredState Snapshot, List<LogRecord> Records)
+{
+    /// <summary>The store's version: the newest record's, else the snapshot's.</summary>
+    public long Version => Records.Count > 0 ? Records[^1].Version : Snapshot.Version;
 }
 
 /// <summary>The fields of a store file's header.</summary>

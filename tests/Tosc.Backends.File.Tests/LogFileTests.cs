@@ -137,7 +137,7 @@ public sealed class LogFileTests : IDisposable
         Assert.True(backend.TryCompact("s1"u8.ToArray(), first.Version));
         backend.TryAppend("r3"u8.ToArray(), second.Version, Guid.NewGuid());
 
-        var seen = FileFormat.Decode(old.ReadAll(), path)!.Value;
+        var seen = FileFormat.Decode(old.ReadAll(), path)!;
         Assert.Equal("s0", Text(seen.Snapshot.Data));
         Assert.Equal(["r1", "r2"], seen.Records.Select(r => Text(r.Data)));
         Assert.Equal(second.Version, old.FindTail(verifyPayload: true).Version);
