@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Tosc;
 
@@ -7,11 +8,13 @@ namespace Tosc;
 /// several sharing an NFS or CephFS mount: the way to share configuration between processes.
 /// </summary>
 /// <remarks>
-/// A commit writes a temporary file next to the store file, flushes it, and renames it over the store file,
-/// so a reader never sees a torn file and a crash at any point leaves the last committed state. Compare-and-swap
-/// runs under an advisory lock on the lock file, which the kernel releases when its holder dies. Other
-/// processes' commits are noticed through a file-system watcher (inotify) and a slow poll.
-/// See docs/file-backend.md for the file format and the guarantees.
+/// The file holds a snapshot followed by an operation log (<see cref="SupportsLog"/>): a delta commit appends one
+/// checksummed frame under an advisory lock on the lock file (which the kernel releases when its holder dies) and
+/// flushes it with one fsync. A compaction or a whole-state write writes a temporary file next to the store file,
+/// flushes it and renames it over the store file, so a reader never sees a torn snapshot and a crash at any point
+/// leaves the last committed state; a frame torn by a crash mid-append was never acknowledged and is ignored by
+/// readers and cut off by the next writer. Other processes' commits are noticed through a file-system watcher
+/// (inotify) and a slow poll. See docs/file-backend.md for the file format and the guarantees.
 /// </remarks>
 public sealed class FileBackend : ToscBackend
 {
@@ -65,15 +68,33 @@ public sealed class FileBackend : ToscBackend
     public string LockPath { get; }
 
     /// <inheritdoc/>
-    protected override ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken) => new(ReadState());
+    /// <remarks>The file keeps an operation log after the snapshot: an append is one write and one fsync under the lock.</remarks>
+    public override bool SupportsLog => true;
 
     /// <inheritdoc/>
-    /// <remarks>Reads the 48-byte header alone; the payload and its checksum are checked by full reads and by commits.</remarks>
+    protected override ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken) =>
+        new(StoredState.FromLog(Slice(ReadDecoded(), afterVersion: null)));
+
+    /// <inheritdoc/>
+    /// <remarks>Reads the header and the newest frame from the end of the file; checksums of the snapshot are checked by full reads and by commits.</remarks>
     protected override ValueTask<long?> ReadVersionCoreAsync(bool async, CancellationToken cancellationToken) => new(ProbeVersion());
 
     /// <inheritdoc/>
     protected override ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken) =>
         CommitAsync(async, data, condition, commitId, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>Walks back from the end of the file to <paramref name="afterVersion"/>, so it costs the records read, not the file size.</remarks>
+    protected override ValueTask<LogSlice> ReadLogCoreAsync(long? afterVersion, bool async, CancellationToken cancellationToken) =>
+        new(ReadLog(afterVersion));
+
+    /// <inheritdoc/>
+    protected override ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken) =>
+        AppendAsync(async, record, expectedVersion, commitId, cancellationToken);
+
+    /// <inheritdoc/>
+    protected override ValueTask<bool> CompactCoreAsync(ReadOnlyMemory<byte> snapshot, long version, bool async, CancellationToken cancellationToken) =>
+        CompactAsync(async, snapshot, version, cancellationToken);
 
     /// <summary>Stops watching the directory. The files stay; nothing is held that other processes wait for.</summary>
     protected override void Dispose(bool disposing)
@@ -89,8 +110,7 @@ public sealed class FileBackend : ToscBackend
 
     private async ValueTask<long?> CommitAsync(bool async, ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, CancellationToken cancellationToken)
     {
-        if (data.Length > Array.MaxLength - FileFormat.HeaderSize)
-            throw new ArgumentException($"The value is {data.Length} bytes; a file store holds at most {Array.MaxLength - FileFormat.HeaderSize}.", nameof(data));
+        ThrowIfTooLarge(data.Length, nameof(data));
         string? temp = null;
         long version;
         try
@@ -101,17 +121,17 @@ public sealed class FileBackend : ToscBackend
                 // flushing the new file) happens before taking it, so the lock is held for a check and a rename.
                 if (!condition.Allows(ProbeVersion()))
                     return null;
-                temp = WriteTemporary(NextVersion(condition.ExpectedVersion), data, commitId);
+                temp = WriteSnapshotFile(NextVersion(condition.ExpectedVersion), commitId, data);
             }
             using (await _lock.AcquireAsync(async, cancellationToken).ConfigureAwait(false))
             {
                 CleanUpIfDue();
-                // The whole file, checksum included: a damaged store is refused, never silently replaced.
-                var current = ReadState()?.Version;
+                // The whole file, checksums included: a damaged store is refused, never silently replaced.
+                var current = ReadDecoded()?.Version;
                 if (!condition.Allows(current))
                     return null;
                 version = NextVersion(current);
-                temp ??= WriteTemporary(version, data, commitId);
+                temp ??= WriteSnapshotFile(version, commitId, data);
                 cancellationToken.ThrowIfCancellationRequested();
                 Replace(temp);
                 temp = null;
@@ -125,18 +145,133 @@ public sealed class FileBackend : ToscBackend
         return version;
     }
 
+    private async ValueTask<Appended?> AppendAsync(bool async, ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, CancellationToken cancellationToken)
+    {
+        ThrowIfTooLarge(record.Length, nameof(record));
+        // The version an append produces is the previous one + 1, so the frame is ready before the lock.
+        var version = expectedVersion + 1;
+        var frame = FileFormat.EncodeFrame(version, commitId, record.Span);
+        using (await _lock.AcquireAsync(async, cancellationToken).ConfigureAwait(false))
+        {
+            CleanUpIfDue();
+            string? temp = null;
+            try
+            {
+                // Opened under the lock: a compaction renames a new file over the path, and appends go to the new one.
+                using (var file = StoreFile.Open(FilePath, write: true))
+                {
+                    if (file?.Header is not { } header)
+                        return null; // an empty store has no value to append to
+                    if (header.Format == FileFormat.SnapshotOnlyFormat)
+                    {
+                        // A store written before the log: rewritten once as format 2, the snapshot followed by this frame.
+                        var old = FileFormat.Decode(file.ReadAll(), FilePath)!;
+                        if (old.Snapshot.Version != expectedVersion)
+                            return null;
+                        temp = WriteTemporary([FileFormat.EncodeHeader(old.Snapshot.Version, old.Snapshot.CommitId, old.Snapshot.Data.Span), old.Snapshot.Data, frame]);
+                    }
+                    else
+                    {
+                        if (file.Length < header.LogStart)
+                            throw FileFormat.Invalid(FilePath, string.Create(CultureInfo.InvariantCulture, $"its header announces {header.SnapshotLength} snapshot bytes but the file holds {file.Length - FileFormat.HeaderSize} (truncated)"));
+                        var tail = file.FindTail(verifyPayload: true);
+                        if (tail.Version != expectedVersion)
+                            return null;
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (tail.End < file.Length)
+                            file.Truncate(tail.End); // a torn frame of a writer that crashed mid-append: never acknowledged
+                        RandomAccess.Write(file.Handle, frame, tail.End);
+                        if (_options.Fsync)
+                            RandomAccess.FlushToDisk(file.Handle);
+                        return new Appended(version, checked((int)(version - header.Version)), tail.End + frame.Length - header.LogStart);
+                    }
+                }
+                cancellationToken.ThrowIfCancellationRequested();
+                Replace(temp);
+                temp = null;
+                return new Appended(version, 1, frame.Length);
+            }
+            catch (Exception e) when (FileErrors.IsFileSystem(e))
+            {
+                throw FileErrors.Backend(e, FilePath, "appending to");
+            }
+            finally
+            {
+                if (temp is not null)
+                    TryDelete(temp);
+            }
+        }
+    }
+
+    private async ValueTask<bool> CompactAsync(bool async, ReadOnlyMemory<byte> snapshot, long version, CancellationToken cancellationToken)
+    {
+        ThrowIfTooLarge(snapshot.Length, nameof(snapshot));
+        using (await _lock.AcquireAsync(async, cancellationToken).ConfigureAwait(false))
+        {
+            CleanUpIfDue();
+            string? temp = null;
+            try
+            {
+                // The whole file, checked: compaction rewrites it, and must not carry damage (or drop records) silently.
+                var decoded = ReadDecoded();
+                if (decoded is not { } current || version <= current.Snapshot.Version)
+                    return false;
+                var upTo = current.Records.FindIndex(record => record.Version == version);
+                if (upTo < 0)
+                    return false;
+                List<ReadOnlyMemory<byte>> parts = [FileFormat.EncodeHeader(version, current.Records[upTo].CommitId, snapshot.Span), snapshot];
+                foreach (var later in current.Records.Skip(upTo + 1))
+                    parts.Add(FileFormat.EncodeFrame(later.Version, later.CommitId, later.Data.Span));
+                temp = WriteTemporary(parts);
+                cancellationToken.ThrowIfCancellationRequested();
+                Replace(temp);
+                temp = null;
+                return true;
+            }
+            finally
+            {
+                if (temp is not null)
+                    TryDelete(temp);
+            }
+        }
+    }
+
     private static FileBackendOptions Validated(FileBackendOptions? options) => (options ?? new FileBackendOptions()).Validated();
 
     private static long NextVersion(long? current) => (current ?? 0) + 1;
 
-    private string WriteTemporary(long version, ReadOnlyMemory<byte> data, Guid commitId)
+    private static void ThrowIfTooLarge(int length, string parameter)
     {
-        var header = FileFormat.EncodeHeader(version, commitId, data.Span);
+        if (length > Array.MaxLength - FileFormat.HeaderSize - FileFormat.FrameOverhead)
+            throw new ArgumentException($"The value is {length} bytes; a file store holds at most {Array.MaxLength - FileFormat.HeaderSize - FileFormat.FrameOverhead}.", parameter);
+    }
+
+    /// <summary>The records after <paramref name="afterVersion"/> when the file reaches back to it, else the snapshot and every record.</summary>
+    private static LogSlice Slice(DecodedStore? file, long? afterVersion)
+    {
+        if (file is null)
+            return new LogSlice(null, [], afterVersion);
+        if (afterVersion is { } after)
+        {
+            if (after == file.Snapshot.Version)
+                return new LogSlice(null, file.Records, afterVersion);
+            var index = file.Records.FindIndex(record => record.Version == after);
+            if (index >= 0)
+                return new LogSlice(null, file.Records[(index + 1)..], afterVersion);
+        }
+        return new LogSlice(file.Snapshot, file.Records, afterVersion);
+    }
+
+    private string WriteSnapshotFile(long version, Guid commitId, ReadOnlyMemory<byte> data) =>
+        WriteTemporary([FileFormat.EncodeHeader(version, commitId, data.Span), data]);
+
+    private string WriteTemporary(IReadOnlyList<ReadOnlyMemory<byte>> parts)
+    {
         var temp = _temps.NewName();
         try
         {
             using var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-            RandomAccess.Write(handle, [header, data], fileOffset: 0);
+            RandomAccess.Write(handle, parts, fileOffset: 0);
             if (_options.Fsync)
                 RandomAccess.FlushToDisk(handle);
         }
@@ -166,28 +301,16 @@ public sealed class FileBackend : ToscBackend
             NativeMethods.FsyncDirectory(_directory);
     }
 
-    private StoredState? ReadState()
+    /// <summary>The whole file, decoded and checked; <see langword="null"/> for an empty store.</summary>
+    private DecodedStore? ReadDecoded()
     {
         byte[] bytes;
         try
         {
-            using var handle = OpenForReading();
-            if (handle is null)
+            using var file = StoreFile.Open(FilePath, write: false);
+            if (file is null)
                 return null;
-            var length = RandomAccess.GetLength(handle);
-            if (length > Array.MaxLength)
-                throw new ToscDataException($"'{FilePath}' is {length} bytes, too large to be a Tosc store file.");
-            bytes = new byte[length];
-            var filled = 0;
-            while (filled < bytes.Length)
-            {
-                var read = RandomAccess.Read(handle, bytes.AsSpan(filled), filled);
-                if (read == 0)
-                    break;
-                filled += read;
-            }
-            if (filled < bytes.Length)
-                Array.Resize(ref bytes, filled); // shrunk while we read: rewritten in place by something that is not Tosc
+            bytes = file.ReadAll();
         }
         catch (Exception e) when (FileErrors.IsFileSystem(e))
         {
@@ -196,25 +319,23 @@ public sealed class FileBackend : ToscBackend
         return FileFormat.Decode(bytes, FilePath);
     }
 
-    /// <summary>The version in the header alone: what a wait polls, cheaper than reading the payload.</summary>
-    private long? ProbeVersion()
+    private LogSlice ReadLog(long? afterVersion)
     {
-        Span<byte> header = stackalloc byte[FileFormat.HeaderSize];
         try
         {
-            using var handle = OpenForReading();
-            if (handle is null)
-                return null;
-            var length = RandomAccess.GetLength(handle);
-            var filled = 0;
-            while (filled < header.Length)
+            using var file = StoreFile.Open(FilePath, write: false);
+            if (file?.Header is not { } header)
+                return new LogSlice(null, [], afterVersion);
+            if (afterVersion is { } after && after >= header.Version)
             {
-                var read = RandomAccess.Read(handle, header[filled..], filled);
-                if (read == 0)
-                    break;
-                filled += read;
+                var tail = file.FindTail(verifyPayload: false);
+                if (after == tail.Version)
+                    return new LogSlice(null, [], afterVersion);
+                if (after < tail.Version && file.ReadBack(tail, checked((int)(tail.Version - after))) is { } records)
+                    return new LogSlice(null, records, afterVersion);
             }
-            return FileFormat.ReadVersion(header[..filled], length, FilePath);
+            // Further back than the log reaches, or a frame on the way is torn: the whole file, checked.
+            return Slice(FileFormat.Decode(file.ReadAll(), FilePath), afterVersion);
         }
         catch (Exception e) when (FileErrors.IsFileSystem(e))
         {
@@ -222,16 +343,17 @@ public sealed class FileBackend : ToscBackend
         }
     }
 
-    private Microsoft.Win32.SafeHandles.SafeFileHandle? OpenForReading()
+    /// <summary>The version alone, from the header and the newest frame: what a wait polls, cheaper than a full read.</summary>
+    private long? ProbeVersion()
     {
         try
         {
-            // FileShare.Delete: on Windows a commit may rename over the file while we read it.
-            return File.OpenHandle(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var file = StoreFile.Open(FilePath, write: false);
+            return file?.Header is null ? null : file.FindTail(verifyPayload: false).Version;
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (FileErrors.IsFileSystem(e))
         {
-            return null;
+            throw FileErrors.Backend(e, FilePath, "reading");
         }
     }
 

@@ -6,8 +6,8 @@ public sealed class FileBackendOptions
     private static readonly TimeSpan MaxDuration = TimeSpan.FromMilliseconds(int.MaxValue);
 
     /// <summary>
-    /// Whether each commit is flushed to the disk (the temporary file before the rename, and the directory after
-    /// it), so a committed state survives a power loss or an OS crash, not only a crash of the process.
+    /// Whether each commit is flushed to the disk (the file after an append; a new file before its rename, and the
+    /// directory after it), so a committed state survives a power loss or an OS crash, not only a crash of the process.
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool Fsync { get; set; } = true;

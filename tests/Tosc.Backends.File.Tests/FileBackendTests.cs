@@ -167,12 +167,12 @@ public sealed class FileBackendTests : IDisposable
         using (var writer = new FileBackend(path))
             writer.Write("x"u8.ToArray(), Guid.NewGuid());
         var newer = File.ReadAllBytes(path);
-        BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(8), 2);
+        BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(8), 3);
         File.WriteAllBytes(path, newer);
 
         var atOpen = Assert.Throws<ToscDataException>(() => new FileBackend(path));
 
-        Assert.Contains($"'{path}' has format version 2, written by a newer Tosc", atOpen.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{path}' has format version 3, written by a newer Tosc; this one reads format version 2", atOpen.Message, StringComparison.Ordinal);
         Assert.Contains("Upgrade Tosc", atOpen.Message, StringComparison.Ordinal);
     }
 

@@ -23,6 +23,8 @@ internal static class Program
                 return HoldLock(rest[0]);
             case "commit-loop":
                 return CommitLoop(rest[0]);
+            case "append-loop":
+                return AppendLoop(rest[0]);
             case "increment":
                 return Increment(rest[0], int.Parse(rest[1], CultureInfo.InvariantCulture));
             case "wait-change":
@@ -61,6 +63,20 @@ internal static class Program
             var committed = backend.TryWrite(Encoding.UTF8.GetBytes($"v{next}"), current, Guid.NewGuid());
             if (committed is not null)
                 Console.WriteLine($"ack {committed}");
+        }
+    }
+
+    /// <summary>Appends the record "r{version}" to the log in a loop forever, printing "ack {version}" after each append returned.</summary>
+    private static int AppendLoop(string path)
+    {
+        using var backend = new FileBackend(path);
+        Console.WriteLine("ready");
+        while (true)
+        {
+            var current = backend.ReadVersion()!.Value;
+            var next = current + 1;
+            if (backend.TryAppend(Encoding.UTF8.GetBytes($"r{next}"), current, Guid.NewGuid()) is { } appended)
+                Console.WriteLine($"ack {appended.Version}");
         }
     }
 

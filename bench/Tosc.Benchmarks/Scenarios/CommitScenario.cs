@@ -19,6 +19,7 @@ internal sealed class CommitScenario : IScenario
         {
             var env = bench.Environment;
             using var raw = RawPrimitive.For(kind, env, $"commit-raw-{Guid.NewGuid():N}");
+            using var rawAppend = RawPrimitive.AppendFor(kind, env, $"commit-raw-append-{Guid.NewGuid():N}");
             using var backendStore = env.NewStore(kind, "commit-backend");
             using var toscStore = env.NewStore(kind, "commit-tosc");
             var payload = Graphs.Encode(new Doc());
@@ -27,13 +28,17 @@ internal sealed class CommitScenario : IScenario
             using var manager = new Manager(toscStore.Open());
             var doc = manager.ReadOrInitialize(() => new Doc());
             var value = 0L;
-            var times = Measure.Interleaved(
-                bench.Pick(5, 2),
-                TimeSpan.FromMilliseconds(bench.Pick(1000, 120)),
+            List<(string, Action)> methods =
+            [
                 ("raw", () => raw.Commit(payload)),
                 ("backend", () => version = backend.TryWrite(payload, version, Guid.NewGuid()) ?? throw new InvalidOperationException("conflict")),
                 ("tosc", () => doc.Hits = ++value),
-                ("tosc_run", () => manager.Run(() => doc.Hits++)));
+                ("tosc_run", () => manager.Run(() => doc.Hits++)),
+            ];
+            if (rawAppend is not null)
+                methods.Add(("raw_append", () => rawAppend.Commit(payload)));
+            var times = Measure.Interleaved(bench.Pick(5, 2), TimeSpan.FromMilliseconds(bench.Pick(1000, 120)), [.. methods]);
+            var rawAppendUs = times.GetValueOrDefault("raw_append", double.NaN);
             var stored = toscStore.Open().Read()!.Data.Length;
             result.Add(new Row()
                 .Add("backend", Bench.Name(kind))
@@ -45,13 +50,17 @@ internal sealed class CommitScenario : IScenario
                 .Add("tosc_commits_per_s", 1e6 / times["tosc"])
                 .Add("backend_per_raw", Measure.Ratio(times["backend"], times["raw"]))
                 .Add("tosc_per_raw", Measure.Ratio(times["tosc"], times["raw"]))
-                .Add("tosc_per_backend", Measure.Ratio(times["tosc"], times["backend"])));
+                .Add("tosc_per_backend", Measure.Ratio(times["tosc"], times["backend"]))
+                .Add("raw_append_us", rawAppendUs)
+                .Add("tosc_per_raw_append", Measure.Ratio(times["tosc"], rawAppendUs)));
         }
         bench.NoteSkipped(result);
         result.Notes.Add("Times are microseconds per commit (median of interleaved rounds); ratios are time ratios (> 1: slower than the base).");
         result.Notes.Add("tosc: `doc.Hits = n` on a live object (an implicit transaction: encode, TryWrite, publish). tosc_run: `manager.Run(() => doc.Hits++)`.");
         result.Notes.Add("raw: inproc = lock + reference swap; file = flock on a lock file + read version + write temp + fsync + rename (no directory fsync); " +
             "redis = the backend's Lua CAS script by EVALSHA; blob = Put Blob with If-Match on the last ETag (Azure SDK client, retries off).");
+        result.Notes.Add("raw_append (file only): flock on a lock file + read the version from the file's last 8 bytes + append the value and the next version + fsync: " +
+            "the hand-written log append a delta commit is compared with (tosc_per_raw_append).");
         return result;
     }
 }

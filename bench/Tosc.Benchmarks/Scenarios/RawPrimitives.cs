@@ -30,6 +30,16 @@ internal abstract class RawPrimitive : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// The backend's native log append where it has one, else <see langword="null"/>: what a delta commit is
+    /// compared with. File: an append + fsync loop (<see cref="FileAppendRaw"/>).
+    /// </summary>
+    public static RawPrimitive? AppendFor(BackendKind kind, BenchEnvironment environment, string name) => kind switch
+    {
+        BackendKind.File => new FileAppendRaw(Path.Combine(environment.FileDirectory, name + ".raw")),
+        _ => null,
+    };
+
     /// <summary>A lock and a reference swap.</summary>
     private sealed class InprocRaw : RawPrimitive
     {
@@ -79,6 +89,37 @@ internal abstract class RawPrimitive : IDisposable
                 RandomAccess.FlushToDisk(temp);
             }
             File.Move(_temp, path, overwrite: true);
+            _version = current + 1;
+        }
+    }
+
+    /// <summary>
+    /// An exclusive lock file, the version read from the last 8 bytes of the store file, one record (the data and the
+    /// next version) appended, fsync: a hand-written version-checked log append.
+    /// </summary>
+    private sealed class FileAppendRaw(string path) : RawPrimitive
+    {
+        private readonly string _lockPath = path + ".lock";
+        private long _version;
+
+        public override void Commit(byte[] data)
+        {
+            using var held = new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 0);
+            using var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            var length = RandomAccess.GetLength(handle);
+            long current = 0;
+            if (length >= 8)
+            {
+                Span<byte> last = stackalloc byte[8];
+                RandomAccess.Read(handle, last, length - 8);
+                current = BinaryPrimitives.ReadInt64LittleEndian(last);
+            }
+            if (current != _version)
+                throw new InvalidOperationException("conflict");
+            var next = new byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(next, current + 1);
+            RandomAccess.Write(handle, [data, next], length);
+            RandomAccess.FlushToDisk(handle);
             _version = current + 1;
         }
     }
