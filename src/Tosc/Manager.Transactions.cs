@@ -143,7 +143,13 @@ public sealed partial class Manager
             _pendingChanged = Publish(fetched, _rootType, reuse: true) ?? _pendingChanged;
             actual = fetched.Version;
         }
-        catch (Exception e) when (e is BackendException or ToscDataException)
+        catch (ToscDataException unreadable)
+        {
+            // Not a conflict: rerunning the body cannot help while the stored state cannot be read here.
+            ReportUnreadable(unreadable);
+            throw;
+        }
+        catch (BackendException e)
         {
             ToscLog.RefreshFailed(_logger, e);
         }

@@ -58,7 +58,12 @@ public sealed partial class Manager
             {
                 failures++;
                 if (weak.TryGetTarget(out var manager))
-                    ToscLog.WatcherFailed(manager._logger, e, failures);
+                {
+                    if (e is ToscDataException unreadable)
+                        manager.ReportUnreadable(unreadable);
+                    else
+                        ToscLog.WatcherFailed(manager._logger, e, failures);
+                }
                 manager = null;
                 var pause = TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * Math.Pow(2, Math.Min(failures, 9))));
                 try

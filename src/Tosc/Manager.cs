@@ -65,6 +65,13 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     /// <summary>Raised after a state committed by another manager was applied to the live objects (on a background thread).</summary>
     public event EventHandler<ChangedEventArgs>? Changed;
 
+    /// <summary>
+    /// Raised when the stored state cannot be applied to the live objects (a type this manager does not allow, damaged
+    /// bytes, a newer format): they keep the last state this manager could read, and its commits fail with the same
+    /// <see cref="ToscDataException"/> until it can. Also logged as an error and counted (<c>tosc.refresh.failures</c>).
+    /// </summary>
+    public event EventHandler<RefreshFailedEventArgs>? RefreshFailed;
+
     /// <summary>The version the live objects show; <see langword="null"/> when nothing is stored or nothing was read yet.</summary>
     public long? Version
     {
@@ -496,6 +503,21 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
         _linkedEpoch = epoch;
         _linkedStamp = Interlocked.Read(ref _structureStamp);
+    }
+
+    /// <summary>Reports a stored state this manager cannot apply: event, error log, metric.</summary>
+    private void ReportUnreadable(ToscDataException error)
+    {
+        ToscDiagnostics.RefreshFailures.Add(1);
+        ToscLog.StoredStateUnreadable(_logger, error);
+        try
+        {
+            RefreshFailed?.Invoke(this, new RefreshFailedEventArgs(error));
+        }
+        catch (Exception e)
+        {
+            ToscLog.ChangedHandlerFailed(_logger, e);
+        }
     }
 
     private void RaiseChanged(ChangedEventArgs? changed)

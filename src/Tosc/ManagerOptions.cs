@@ -114,3 +114,13 @@ public sealed class ChangedEventArgs : EventArgs
     /// <summary>The version they show now.</summary>
     public long? NewVersion { get; }
 }
+
+/// <summary>Data of <see cref="Manager.RefreshFailed"/>: the stored state could not be applied to the live objects.</summary>
+public sealed class RefreshFailedEventArgs : EventArgs
+{
+    /// <summary>Creates the event arguments.</summary>
+    public RefreshFailedEventArgs(ToscDataException exception) => Exception = exception;
+
+    /// <summary>Why the stored state could not be read (a type this manager does not allow, damaged bytes, a newer format).</summary>
+    public ToscDataException Exception { get; }
+}

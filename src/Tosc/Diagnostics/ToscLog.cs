@@ -13,6 +13,9 @@ internal static partial class ToscLog
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning, Message = "Tosc could not refresh after a conflict; the watcher will.")]
     public static partial void RefreshFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 5, Level = LogLevel.Error, Message = "Tosc cannot apply the stored state to its live objects; they keep the last state it could read, and its commits fail until it can.")]
+    public static partial void StoredStateUnreadable(ILogger logger, ToscDataException exception);
+
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Tosc could not compact the log at version {Version}; a later commit will.")]
     public static partial void CompactionFailed(ILogger logger, Exception exception, long version);
 }

@@ -213,4 +213,21 @@ public sealed class RemoteChangeTests : IDisposable
         {
         }
     }
+
+    [Fact]
+    public void AStoredStateThisManagerCannotRead_RaisesRefreshFailed_AndItsCommitsFailWithTheDataError()
+    {
+        var manager = _store.Open();
+        var counter = manager.ReadOrInitialize(() => new Counter());
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<ToscDataException>();
+        manager.RefreshFailed += (_, e) => failures.Enqueue(e.Exception);
+
+        // Another writer stores bytes this manager cannot decode (here: a truncated value).
+        _store.Backend.Write("TOSC\u0001\u0000\u0092"u8.ToArray(), Guid.NewGuid());
+
+        Eventually.True(() => !failures.IsEmpty, "RefreshFailed raised by the watcher");
+        var error = Assert.Throws<ToscDataException>(() => counter.Value = 5); // issue 16: not a TransactionConflictException
+        Assert.NotNull(error.Message);
+        Assert.Equal(0, counter.Value);
+    }
 }
