@@ -55,7 +55,7 @@ public sealed class DiagnosticsTests : IDisposable
     }
 
     [Fact]
-    public void WatcherFailures_AreLoggedThroughTheConfiguredLogger()
+    public void AStoredStateTheWatcherCannotApply_IsLoggedAsAnError_ThroughTheConfiguredLogger()
     {
         var logger = new ListLogger();
         var a = _store.Open(new ManagerOptions { Logger = logger, PollInterval = TimeSpan.FromMilliseconds(50) });
@@ -64,8 +64,8 @@ public sealed class DiagnosticsTests : IDisposable
 
         _store.Backend.Write("not a tosc value"u8.ToArray(), Guid.NewGuid());
 
-        Eventually.True(() => logger.Count(LogLevel.Warning) > 0, "a warning about the watcher failure");
-        Assert.Contains(logger.Messages, m => m.Contains("watcher", StringComparison.OrdinalIgnoreCase));
+        Eventually.True(() => logger.Count(LogLevel.Error) > 0, "an error about the unreadable state");
+        Assert.Contains(logger.Messages, m => m.Contains("cannot apply the stored state", StringComparison.Ordinal));
     }
 
     private sealed class ListLogger : ILogger
