@@ -16,8 +16,8 @@ internal sealed class WorkerControl
 
 /// <summary>
 /// Runs random transactions against one manager until told to stop: counter increments, appends with unique
-/// tokens, dictionary puts and removes, set changes, nested scopes (sync and async), deliberate rollbacks and
-/// doomed nested scopes, and read-only work. Journals every step before and after it, so the checks can
+/// tokens, dictionary puts and removes, set changes, nested scopes (sync and async), deliberate rollbacks,
+/// transactions around an inner scope that is rolled back (a savepoint), and read-only work. Journals every step before and after it, so the checks can
 /// tell acknowledged, unknown and rolled-back transactions apart.
 /// </summary>
 internal sealed class Worker(Manager manager, ChaosState root, JournalWriter journal, string name, int seed, WorkerControl control)
@@ -40,7 +40,7 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
             else if (roll < 83)
                 RollBackDeliberately();
             else if (roll < 88)
-                DoomNestedScope();
+                CommitAroundARolledBackScope();
             else
                 ReadOnly();
         }
@@ -113,32 +113,37 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
         }
     }
 
-    /// <summary>An inner scope disposed without commit dooms the whole transaction: the outer commit must throw.</summary>
-    private void DoomNestedScope()
+    /// <summary>
+    /// An inner scope disposed without commit is a savepoint: exactly its own changes are undone, and the outer
+    /// transaction commits the rest. The inner changes are journalled as a rolled-back transaction of their own, so
+    /// the checks prove none of them is ever seen.
+    /// </summary>
+    private void CommitAroundARolledBackScope()
     {
         var id = NextId();
-        var ops = Op.Random(_random, allowNested: false);
-        journal.RolledBack(id, ops);
+        var kept = Op.Random(_random, allowNested: false);
+        var innerId = NextId();
+        var undone = Op.Random(_random, allowNested: false);
+        var split = _random.Next(kept.Length + 1);
+        journal.RolledBack(innerId, undone);
+        journal.Intent(id, kept);
+        var attempts = 0;
         try
         {
-            using var transaction = manager.Transaction();
-            var split = _random.Next(ops.Length + 1);
-            var appended = ApplyOps(id, ops.AsSpan(0, split), 0);
-            using (manager.Transaction())
-                ApplyOps(id, ops.AsSpan(split), appended);
-            transaction.Commit();
-            journal.Violation($"{id}: the outer commit succeeded although an inner scope was disposed without commit");
-        }
-        catch (TransactionException e) when (e is not TransactionConflictException)
-        {
-            CheckInvisible(id, "a transaction with a doomed inner scope");
-        }
-        catch (Exception e) when (Expected(e))
-        {
+            manager.Run(() =>
+            {
+                attempts++;
+                var appended = ApplyOps(id, kept.AsSpan(0, split), 0);
+                using (manager.Transaction())
+                    ApplyOps(innerId, undone, 0);
+                ApplyOps(id, kept.AsSpan(split), appended);
+            }, retries: 500, timeout: CommitDeadline);
+            journal.Ack(id, attempts);
+            Commits++;
         }
         catch (Exception e)
         {
-            Unexpected(e);
+            Settle(id, e);
         }
     }
 
