@@ -24,6 +24,10 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     private readonly BackendCalls _calls;
     private readonly ILogger _logger;
     private readonly TypeRegistry _registry = new();
+
+    // What a manager with the same root type and options may read: the root types and KnownTypes, not what this
+    // manager happened to write. A value outside it is refused at the write, so no commit makes the store unreadable.
+    private readonly TypeRegistry _readable = new();
     private readonly EncodeContext _encoder;
     private readonly SemaphoreSlim _exclusive = new(1, 1);
     private readonly AsyncLocal<FlowBox?> _flow = new();
@@ -55,11 +59,11 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         _options.Validate();
         _calls = new BackendCalls(backend, _options.BackendRetries);
         _logger = _options.Logger ?? NullLogger.Instance;
-        _encoder = new EncodeContext(this, _registry);
+        _encoder = new EncodeContext(this, _registry) { Readable = _readable };
         foreach (var type in _options.KnownTypes)
-            _registry.Register(type);
+            Allow(type);
         if (_options.DeltaCommits && _calls.Log is not null)
-            _ops = new OpEncoder(this, _registry);
+            _ops = new OpEncoder(this, _registry, _readable);
     }
 
     /// <summary>Raised after a state committed by another manager was applied to the live objects (on a background thread).</summary>
@@ -227,6 +231,13 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
             await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
+    /// <summary>Lets this manager, and every reader with the same root type and options, read <paramref name="type"/>.</summary>
+    private void Allow(Type type)
+    {
+        _registry.Register(type);
+        _readable.Register(type);
+    }
+
     private static T Typed<T>(object? root) => root is T typed ? typed : default(T) is null && root is null ? default! : throw new InvalidCastException($"The root is a {root?.GetType().FullName ?? "null"}, not a {TypeNames.Display(typeof(T))}.");
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
@@ -235,7 +246,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     {
         ThrowIfDisposed();
         if (declared is not null)
-            _registry.Register(declared);
+            Allow(declared);
         lock (Gate)
         {
             if (_loaded && Fits(declared))
@@ -270,7 +281,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(create);
         ThrowIfDisposed();
-        _registry.Register(typeof(T));
+        Allow(typeof(T));
         await ReadCoreAsync(typeof(T), async, cancellationToken, requireValue: false).ConfigureAwait(false);
         if (Version is null)
         {
@@ -311,7 +322,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         if (CurrentWork() is not null)
             throw new InvalidOperationException("Refresh cannot run inside a transaction: reads there are repeatable. Refresh before or after it.");
         if (declared is not null)
-            _registry.Register(declared);
+            Allow(declared);
         ChangedEventArgs? changed;
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
@@ -329,7 +340,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         if (CurrentWork() is not null)
             throw new InvalidOperationException("Write and TryWrite replace the stored value directly and cannot run inside a transaction; change the live objects instead.");
         var declared = Codecs.LiveRootType(value?.GetType() ?? typeof(object));
-        _registry.Register(declared);
+        Allow(declared);
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
             var data = Protect(Encode(value, declared));
@@ -354,7 +365,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     {
         ThrowIfDisposed();
         if (declared is not null)
-            _registry.Register(declared);
+            Allow(declared);
         Read();
         using (EnterExclusiveAsync(async: false, CancellationToken.None).GetAwaiter().GetResult())
         {

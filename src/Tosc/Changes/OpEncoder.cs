@@ -15,8 +15,8 @@ internal sealed class OpEncoder
     private readonly ArrayBufferWriter<byte> _ops = new(256);
     private readonly ArrayBufferWriter<byte> _record = new(256);
 
-    public OpEncoder(Manager owner, TypeRegistry registry) =>
-        _context = new EncodeContext(owner, registry) { Written = [] };
+    public OpEncoder(Manager owner, TypeRegistry registry, TypeRegistry readable) =>
+        _context = new EncodeContext(owner, registry) { Written = [], Readable = readable };
 
     /// <summary>How many operations are encoded.</summary>
     public int Count { get; private set; }

@@ -87,6 +87,9 @@ internal sealed class TypeRegistry
             Register(property.Type);
     }
 
+    /// <summary>Whether a reader with this registry decodes values of <paramref name="type"/> (it was reached, or it opted in with [ToscType]).</summary>
+    public bool Allows(Type type) => _walked.ContainsKey(type) || type.IsDefined(typeof(ToscTypeAttribute), inherit: false);
+
     public Type Resolve(string name, int offset)
     {
         if (_byName.TryGetValue(name, out var type))

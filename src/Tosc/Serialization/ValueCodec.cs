@@ -171,9 +171,20 @@ internal sealed class EncodeContext
         if (Registry is null)
             return;
         _registered ??= [];
-        if (_registered.Add(type))
-            Registry.Register(type);
+        if (!_registered.Add(type))
+            return;
+        if (Readable is not null && !Readable.Allows(type))
+        {
+            _registered.Remove(type);
+            throw new ArgumentException(
+                $"A value of type {TypeNames.Display(type)} cannot be stored here: it is not reachable from the root type, so every other manager would refuse to read the store. " +
+                $"Add it to ManagerOptions.KnownTypes (in every process), mark it [ToscType(\"...\")], or list it with [ToscKnownType] on its base type.");
+        }
+        Registry.Register(type);
     }
+
+    /// <summary>What a reader with the same root type and options allows; a value it would refuse is refused here, before anything is stored.</summary>
+    public TypeRegistry? Readable { get; init; }
 
     public void Enter()
     {

@@ -172,6 +172,38 @@ public sealed class LiveObjectTests : IDisposable
         Assert.Equal(2, _store.OpenQuiet().Read<Inventory>().Items.Single().Count);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AValueOfATypeReadersWouldRefuse_IsRefusedAtTheWrite_AndTheStoreStaysReadable(bool deltaCommits)
+    {
+        var writer = _store.Open(new ManagerOptions { DeltaCommits = deltaCommits });
+        var drawing = writer.ReadOrInitialize(() => new Drawing());
+
+        // Circle is not reachable from Drawing: a new manager reading Drawing would refuse it (issue 16).
+        var error = Assert.Throws<ArgumentException>(() => drawing.Shape = new Circle { Radius = 1 });
+        Assert.Contains("Circle", error.Message);
+        Assert.Contains("KnownTypes", error.Message);
+        Assert.Throws<ArgumentException>(() => drawing.Layers.Add(new Circle()));
+
+        Assert.Null(drawing.Shape);
+        var fresh = _store.OpenQuiet().Read<Drawing>();
+        Assert.Null(fresh.Shape);
+        Assert.Empty(fresh.Layers);
+    }
+
+    [Fact]
+    public void AValueOfAKnownType_InAnObjectMember_IsStoredAndReadByOthers()
+    {
+        ManagerOptions Known() => new() { KnownTypes = { typeof(Circle) }, WatchForChanges = false };
+        var writer = _store.Open(Known());
+        var drawing = writer.ReadOrInitialize(() => new Drawing());
+
+        drawing.Shape = new Circle { Radius = 2 };
+
+        Assert.Equal(2, Assert.IsAssignableFrom<Circle>(_store.Open(Known()).Read<Drawing>().Shape).Radius);
+    }
+
     [Fact]
     public void ClassWithAConcreteListProperty_IsRefused_SuggestingTheInterface()
     {

@@ -241,3 +241,15 @@ public class WithValidatingSetter
         set => _count = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
     }
 }
+
+public class Drawing
+{
+    public virtual object? Shape { get; set; }
+
+    public virtual IList<object> Layers { get; set; } = new List<object>();
+}
+
+public class Circle
+{
+    public virtual int Radius { get; set; }
+}
