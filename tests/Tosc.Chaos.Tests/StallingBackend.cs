@@ -1,3 +1,5 @@
+using Tosc.Testing;
+
 namespace Tosc.Tests.Chaos;
 
 /// <summary>Where a <see cref="StallingBackend"/> holds the next call until it is cancelled.</summary>
@@ -19,7 +21,7 @@ public enum StallPoint
 /// A slow store: the armed call waits until its cancellation token fires, at the chosen point. A fault a real
 /// backend produces only by chance (a slow network, a server under load), so the tests arm it on purpose.
 /// </summary>
-public sealed class StallingBackend(IBackend inner) : IBackend
+public sealed class StallingBackend(IBackend inner) : ForwardingBackend(inner, ownsInner: true)
 {
     private int _armed;
     private TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -33,47 +35,45 @@ public sealed class StallingBackend(IBackend inner) : IBackend
         Volatile.Write(ref _armed, (int)point);
     }
 
-    public StoredState? Read(CancellationToken cancellationToken = default)
+    protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
     {
-        if (Take(StallPoint.BeforeRead))
-            StallAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
-        return inner.Read(cancellationToken);
+        await StallIfArmedAsync(StallPoint.BeforeRead, async, cancellationToken);
+        return await base.ReadCoreAsync(async, cancellationToken);
     }
 
-    public async ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default)
+    protected override async ValueTask<LogSlice> ReadLogCoreAsync(long? afterVersion, bool async, CancellationToken cancellationToken)
     {
-        if (Take(StallPoint.BeforeRead))
-            await StallAsync(cancellationToken);
-        return await inner.ReadAsync(cancellationToken);
+        await StallIfArmedAsync(StallPoint.BeforeRead, async, cancellationToken);
+        return await base.ReadLogCoreAsync(afterVersion, async, cancellationToken);
     }
 
-    public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.Write(data, commitId, cancellationToken);
-
-    public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.WriteAsync(data, commitId, cancellationToken);
-
-    public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        TryWriteAsync(data, expectedVersion, commitId, cancellationToken).AsTask().GetAwaiter().GetResult();
-
-    public async ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default)
+    protected override async ValueTask<long?> WriteCoreAsync(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
     {
-        if (Take(StallPoint.BeforeWrite))
-            await StallAsync(cancellationToken);
-        var version = await inner.TryWriteAsync(data, expectedVersion, commitId, cancellationToken);
-        if (Take(StallPoint.AfterWrite))
-            await StallAsync(cancellationToken);
+        if (condition.IsUnconditional)
+            return await base.WriteCoreAsync(data, condition, commitId, async, cancellationToken);
+        await StallIfArmedAsync(StallPoint.BeforeWrite, async, cancellationToken);
+        var version = await base.WriteCoreAsync(data, condition, commitId, async, cancellationToken);
+        await StallIfArmedAsync(StallPoint.AfterWrite, async, cancellationToken);
         return version;
     }
 
-    public ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        inner.WaitForChangeAsync(knownVersion, timeout, cancellationToken);
-
-    public void Dispose() => inner.Dispose();
-
-    private bool Take(StallPoint point) => Interlocked.CompareExchange(ref _armed, (int)StallPoint.None, (int)point) == (int)point;
-
-    private async ValueTask StallAsync(CancellationToken cancellationToken)
+    protected override async ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
     {
+        await StallIfArmedAsync(StallPoint.BeforeWrite, async, cancellationToken);
+        var appended = await base.AppendCoreAsync(record, expectedVersion, commitId, async, cancellationToken);
+        await StallIfArmedAsync(StallPoint.AfterWrite, async, cancellationToken);
+        return appended;
+    }
+
+    private async ValueTask StallIfArmedAsync(StallPoint point, bool async, CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _armed, (int)StallPoint.None, (int)point) != (int)point)
+            return;
         _stalled.TrySetResult();
-        await Task.Delay(Timeout.Infinite, cancellationToken);
+        var stall = Task.Delay(Timeout.Infinite, cancellationToken);
+        if (async)
+            await stall;
+        else
+            stall.GetAwaiter().GetResult(); // a sync caller blocks, as it would on a slow store
     }
 }

@@ -1,0 +1,32 @@
+using MessagePack;
+using Tosc.Live;
+using Tosc.Serialization;
+
+namespace Tosc.Changes;
+
+/// <summary>Undo for a property of a user object.</summary>
+internal sealed class PropertyChange : Change
+{
+    private readonly ObjectNode _node;
+    private readonly int _slot;
+    private readonly object? _old;
+
+    public PropertyChange(ObjectNode node, int slot, object? old) : base(node)
+    {
+        _node = node;
+        _slot = slot;
+        _old = old;
+    }
+
+    public override void Undo() => _node.Slots![_slot] = _old;
+
+    public override IEnumerable<object?> Removed() => _node.Model.Properties[_slot].Codec.MayHoldNodes ? [_old] : [];
+
+    public override void WriteOp(ref GraphWriter writer)
+    {
+        var property = _node.Model.Properties[_slot];
+        WriteTarget(ref writer, OpKind.Set, 2);
+        writer.Msg.WriteString(property.NameBytes);
+        property.Codec.WriteBoxed(ref writer, _node.Slots![_slot]);
+    }
+}
