@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Tosc.Changes;
+using Tosc.Transactions;
 using Tosc.Diagnostics;
 using Tosc.Live;
 

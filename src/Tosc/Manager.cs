@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tosc.Changes;
+using Tosc.Transactions;
 using Tosc.Diagnostics;
 using Tosc.Live;
 using Tosc.Serialization;

@@ -1,4 +1,5 @@
 using Tosc.Changes;
+using Tosc.Transactions;
 
 namespace Tosc;
 

@@ -1,4 +1,6 @@
-namespace Tosc.Changes;
+using Tosc.Changes;
+
+namespace Tosc.Transactions;
 
 /// <summary>The mutations of one transaction, however deeply nested its scopes are.</summary>
 internal sealed class UnitOfWork
