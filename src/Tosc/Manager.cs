@@ -196,6 +196,13 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Every value of a content that was replaced whole (see <see cref="NoteRemoved(object?)"/>).</summary>
+    internal void NoteAllRemoved<T>(IEnumerable<T> values)
+    {
+        foreach (var value in values)
+            NoteRemoved(value);
+    }
+
     /// <summary>For a write to a suspect node: whether it is still reachable from the root; if not, it leaves the graph for good.</summary>
     internal bool ConfirmLinked(ILiveNode node)
     {

@@ -221,10 +221,8 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                 }
                 return () =>
                 {
-                    var old = _items;
-                    _items = items;
-                    foreach (var value in old.Values)
-                        _header.Owner?.NoteRemoved(value);
+                    var old = Interlocked.Exchange(ref _items, items);
+                    _header.Owner?.NoteAllRemoved(old.Values);
                 };
             }
             default:

@@ -260,10 +260,8 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                     items.Add(s_codec.Read(ref reader));
                 return () =>
                 {
-                    var old = _items;
-                    _items = items;
-                    foreach (var item in old)
-                        _header.Owner?.NoteRemoved(item);
+                    var old = Interlocked.Exchange(ref _items, items);
+                    _header.Owner?.NoteAllRemoved(old);
                 };
             }
             default:

@@ -165,10 +165,8 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
                 }
                 return () =>
                 {
-                    var old = _items;
-                    _items = items;
-                    foreach (var item in old)
-                        _header.Owner?.NoteRemoved(item);
+                    var old = Interlocked.Exchange(ref _items, items);
+                    _header.Owner?.NoteAllRemoved(old);
                 };
             }
             default:
