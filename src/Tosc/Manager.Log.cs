@@ -11,10 +11,11 @@ namespace Tosc;
 /// </summary>
 public sealed partial class Manager
 {
-    // Every live node of this graph by id: what log operations name. It may also hold nodes that have become
-    // unreachable (an operation aimed at one changes nothing visible); it is rebuilt from the root when it has grown
-    // well past the graph.
-    private Dictionary<long, ILiveNode> _index = [];
+    // Every live node of this graph by id: what log operations name. Built from the root when the first record is
+    // applied after a whole state was decoded (managers that never apply a record never walk for it). It may also
+    // hold nodes that have become unreachable (an operation aimed at one changes nothing visible); it is rebuilt when
+    // it has grown well past the graph.
+    private Dictionary<long, ILiveNode>? _index;
     private int _indexBaseline;
     private bool _fullLoadNeeded;
     private Appended? _compactionDue;
@@ -55,7 +56,7 @@ public sealed partial class Manager
     {
         foreach (var record in records)
         {
-            var applications = LogRecordReader.Read(Unprotect(record.Data), _version!.Value, record.CommitId, this, _registry, _index);
+            var applications = LogRecordReader.Read(Unprotect(record.Data), _version!.Value, record.CommitId, this, Index);
             lock (Gate)
             {
                 try
@@ -86,8 +87,11 @@ public sealed partial class Manager
         var appended = await _calls.TryAppendAsync(record, baseVersion, commitId, fence => Protect(OpEncoder.Empty(baseVersion, fence)), async, cancellationToken).ConfigureAwait(false);
         if (appended is not { } done)
             return null;
-        foreach (var node in _ops.Written)
-            _index[node.Header.Id] = node;
+        if (_index is not null) // else the index is built from the root, new nodes included, when it is first needed
+        {
+            foreach (var node in _ops.Written)
+                _index[node.Header.Id] = node;
+        }
         if (_snapshotStale || done.Records >= _options.CompactAfterRecords || done.Bytes >= _options.CompactAfterBytes)
             _compactionDue = done;
         return done.Version;
@@ -124,17 +128,26 @@ public sealed partial class Manager
     private void CheckSnapshotProtection(StoredState state) =>
         _snapshotStale = _options.Protection is { } protection && !protection.IsCurrent(state.Data.Span);
 
-    /// <summary>Indexes every node reachable from the root (after a whole state was decoded).</summary>
-    private void RebuildIndex()
+    private Dictionary<long, ILiveNode> Index => _index ?? BuildIndex();
+
+    /// <summary>A whole state was decoded: the index is built again from the root when a record needs it.</summary>
+    private void ForgetIndex()
+    {
+        _index = null;
+        _fullLoadNeeded = false;
+    }
+
+    /// <summary>Indexes every node reachable from the root.</summary>
+    private Dictionary<long, ILiveNode> BuildIndex()
     {
         _index = CollectNodes();
         _indexBaseline = _index.Count;
-        _fullLoadNeeded = false;
+        return _index;
     }
 
     private void TrimIndexIfGrown()
     {
-        if (_index.Count > (2 * _indexBaseline) + 1024)
-            RebuildIndex();
+        if (_index is not null && _index.Count > (2 * _indexBaseline) + 1024)
+            BuildIndex();
     }
 }

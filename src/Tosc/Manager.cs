@@ -481,7 +481,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         }
         Interlocked.Increment(ref _structureStamp);
         Diagnostics.ToscDiagnostics.Refreshes.Add(1);
-        RebuildIndex();
+        ForgetIndex();
         return oldVersion == version ? null : new ChangedEventArgs(oldVersion, version);
     }
 

@@ -9,11 +9,11 @@ namespace Tosc.Changes;
 /// </summary>
 internal static class LogRecordReader
 {
-    public static List<Action> Read(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, TypeRegistry registry, Dictionary<long, ILiveNode> index)
+    public static List<Action> Read(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, Dictionary<long, ILiveNode> index)
     {
         try
         {
-            return ReadChecked(payload, expectedBase, commitId, owner, registry, index);
+            return ReadChecked(payload, expectedBase, commitId, owner, index);
         }
         catch (Exception e) when (e is not ToscDataException and not OutOfMemoryException and not OperationCanceledException)
         {
@@ -21,9 +21,9 @@ internal static class LogRecordReader
         }
     }
 
-    private static List<Action> ReadChecked(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, TypeRegistry registry, Dictionary<long, ILiveNode> index)
+    private static List<Action> ReadChecked(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, Dictionary<long, ILiveNode> index)
     {
-        var body = Open(payload);
+        var body = WireFormat.OpenRecord(payload);
         var reader = new WireReader(body);
         if (reader.ReadArrayHeader() != 3)
             throw new ToscDataException("A log record must be an array of three: base version, commit id, operations.");
@@ -39,7 +39,7 @@ internal static class LogRecordReader
         {
             var start = reader.Position;
             reader.Skip();
-            if (ReadOp(body.Slice(start, reader.Position - start), owner, registry, index) is { } application)
+            if (ReadOp(body.Slice(start, reader.Position - start), owner, index) is { } application)
                 applications.Add(application);
         }
         if (!reader.End)
@@ -48,9 +48,9 @@ internal static class LogRecordReader
     }
 
     /// <summary>One operation: <c>[node id, kind, arguments...]</c>, decoded in a context of its own (its nodes are defined in it).</summary>
-    private static Action? ReadOp(ReadOnlyMemory<byte> op, Manager owner, TypeRegistry registry, Dictionary<long, ILiveNode> index)
+    private static Action? ReadOp(ReadOnlyMemory<byte> op, Manager owner, Dictionary<long, ILiveNode> index)
     {
-        var context = new DecodeContext(registry, owner, live: true, index) { KeepsExisting = true };
+        var context = new DecodeContext(owner.Registry, owner, live: true, index) { KeepsExisting = true };
         var reader = new GraphReader(op, context);
         if (reader.Msg.ReadArrayHeader() < 2)
             throw new ToscDataException("A log operation must name its node and its kind.");
@@ -78,17 +78,5 @@ internal static class LogRecordReader
                 swapped.ReplaceContent(content);
             apply();
         };
-    }
-
-    private static ReadOnlyMemory<byte> Open(ReadOnlyMemory<byte> payload)
-    {
-        var header = payload.Span;
-        if (header.Length < WireFormat.HeaderLength || !header[..4].SequenceEqual(WireFormat.Magic))
-            throw new ToscDataException("A log record does not start with the \"TOSC\" header.");
-        if (header[4] > WireFormat.FormatVersion)
-            throw new ToscDataException($"A log record uses format version {header[4]}, newer than this Tosc supports ({WireFormat.FormatVersion}); upgrade Tosc to read it.");
-        if (header[4] < 2 || header[5] != WireFormat.LogRecordFlag)
-            throw new ToscDataException($"The bytes in the store's log are not a log record (format version {header[4]}, flags 0x{header[5]:x2}).");
-        return payload[WireFormat.HeaderLength..];
     }
 }

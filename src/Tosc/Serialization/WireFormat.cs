@@ -69,19 +69,34 @@ internal static class WireFormat
     /// <summary>Checks the header and returns the root value's MessagePack bytes, decompressed when the header says so.</summary>
     public static ReadOnlyMemory<byte> OpenValue(ReadOnlyMemory<byte> stored)
     {
-        var data = stored.Span;
-        if (data.Length < HeaderLength || !data[..4].SequenceEqual(Magic))
-            throw new ToscDataException("The stored bytes are not a Tosc value (the \"TOSC\" header is missing).");
-        if (data[4] > FormatVersion)
-            throw new ToscDataException($"The stored value uses format version {data[4]}, newer than this Tosc supports ({FormatVersion}); upgrade Tosc to read it.");
-        if (data[4] == 0)
-            throw new ToscDataException("The stored value declares format version 0, which does not exist.");
-        var flags = data[5];
-        if ((flags & ~(KnownFlags | LogRecordFlag)) != 0)
-            throw new ToscDataException($"The stored value sets header flags 0x{flags:x2}, which this Tosc does not know (it knows 0x{KnownFlags:x2}); upgrade Tosc to read it.");
+        var flags = ReadHeader(stored.Span, "The stored value");
         if ((flags & LogRecordFlag) != 0)
             throw new ToscDataException("The stored bytes are a log record, not a whole value: the store's layout is damaged, or a backend returned a record as a snapshot.");
         var value = stored[HeaderLength..];
         return (flags & Lz4Flag) != 0 ? Lz4Compression.Decompress(value.Span) : value;
+    }
+
+    /// <summary>Checks the header of a log record (docs/wire-format.md, "Log records") and returns what follows it.</summary>
+    public static ReadOnlyMemory<byte> OpenRecord(ReadOnlyMemory<byte> stored)
+    {
+        var flags = ReadHeader(stored.Span, "A log record");
+        if (stored.Span[4] < 2 || flags != LogRecordFlag)
+            throw new ToscDataException($"The bytes in the store's log are not a log record (format version {stored.Span[4]}, flags 0x{flags:x2}).");
+        return stored[HeaderLength..];
+    }
+
+    /// <summary>Checks what every header must satisfy (magic, a version this Tosc reads, known flags) and returns the flags.</summary>
+    private static byte ReadHeader(ReadOnlySpan<byte> data, string subject)
+    {
+        if (data.Length < HeaderLength || !data[..4].SequenceEqual(Magic))
+            throw new ToscDataException($"{subject} is not Tosc data (the \"TOSC\" header is missing).");
+        if (data[4] > FormatVersion)
+            throw new ToscDataException($"{subject} uses format version {data[4]}, newer than this Tosc supports ({FormatVersion}); upgrade Tosc to read it.");
+        if (data[4] == 0)
+            throw new ToscDataException($"{subject} declares format version 0, which does not exist.");
+        var flags = data[5];
+        if ((flags & ~(KnownFlags | LogRecordFlag)) != 0)
+            throw new ToscDataException($"{subject} sets header flags 0x{flags:x2}, which this Tosc does not know (it knows 0x{KnownFlags:x2}); upgrade Tosc to read it.");
+        return flags;
     }
 }
