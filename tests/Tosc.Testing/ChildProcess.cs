@@ -161,22 +161,11 @@ public sealed class ChildProcess : IDisposable
     public string WaitForLine(Func<string, bool> match, string what, TimeSpan? deadline = null)
     {
         var limit = deadline ?? Eventually.DefaultDeadline;
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var left = limit - clock.Elapsed;
-            if (left <= TimeSpan.Zero)
-                throw new TimeoutException($"Child {Id} did not print {what} within {limit.TotalSeconds:0} s. stderr: {Errors}");
-            if (_lines.TryTake(out var line, left))
-            {
-                if (match(line))
-                    return line;
-            }
-            else if (_lines.IsCompleted)
-            {
-                throw new InvalidOperationException($"Child {Id} ended (exit code {ExitCodeOrNull()}) before printing {what}. stderr: {Errors}");
-            }
-        }
+        if (TryWaitForLine(match, limit) is { } line)
+            return line;
+        if (_lines.IsCompleted)
+            throw new InvalidOperationException($"Child {Id} ended (exit code {ExitCodeOrNull()}) before printing {what}. stderr: {Errors}");
+        throw new TimeoutException($"Child {Id} did not print {what} within {limit.TotalSeconds:0} s. stderr: {Errors}");
     }
 
     /// <summary>Waits for the process to end and returns its exit code.</summary>
