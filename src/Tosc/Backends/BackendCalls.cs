@@ -48,72 +48,8 @@ internal sealed class BackendCalls
     /// resolved by finding the commit id in the log, a cancelled append by a fence record (<paramref name="fence"/>
     /// builds one for a commit id), so an append reported as failed can never land later.
     /// </summary>
-    public async ValueTask<Appended?> TryAppendAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, Func<Guid, ReadOnlyMemory<byte>> fence, bool async, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested(); // cancelled before anything was sent: nothing to settle
-        var log = Log!;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return async
-                    ? await log.TryAppendAsync(record, expectedVersion, commitId, cancellationToken).ConfigureAwait(false)
-                    : log.TryAppend(record, expectedVersion, commitId, cancellationToken);
-            }
-            catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
-            {
-                var (landed, head) = await FindAppendAsync(expectedVersion, commitId, e, async, CancellationToken.None).ConfigureAwait(false);
-                if (landed is not null)
-                    return landed;
-                if (head == expectedVersion)
-                {
-                    var fenceId = Guid.NewGuid();
-                    var fenced = async
-                        ? await log.TryAppendAsync(fence(fenceId), expectedVersion, fenceId, CancellationToken.None).ConfigureAwait(false)
-                        : log.TryAppend(fence(fenceId), expectedVersion, fenceId, CancellationToken.None);
-                    if (fenced is not null)
-                        throw; // definitely not stored, and now it never will be
-                    (landed, _) = await FindAppendAsync(expectedVersion, commitId, e, async, CancellationToken.None).ConfigureAwait(false);
-                    if (landed is not null)
-                        return landed;
-                }
-                throw new CommitOutcomeUnknownException(e);
-            }
-            catch (BackendException e) when (e.IsTransient)
-            {
-                var (landed, head) = await FindAppendAsync(expectedVersion, commitId, e, async, cancellationToken).ConfigureAwait(false);
-                if (landed is not null)
-                    return landed;
-                if (head != expectedVersion)
-                    throw new CommitOutcomeUnknownException(e); // ours may be under a compaction or a whole-state write
-                if (attempt >= _attempts)
-                    throw;
-                await PauseAsync(attempt, async, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    /// <summary>Looks for the record of <paramref name="commitId"/> after <paramref name="expectedVersion"/>; returns it (as appended) and the store's version.</summary>
-    private async ValueTask<(Appended? Landed, long? Head)> FindAppendAsync(long expectedVersion, Guid commitId, Exception failure, bool async, CancellationToken cancellationToken)
-    {
-        LogSlice slice;
-        try
-        {
-            slice = await ReadLogAsync(expectedVersion, async, cancellationToken).ConfigureAwait(false);
-        }
-        catch (BackendException readFailure)
-        {
-            throw new CommitOutcomeUnknownException(new AggregateException(failure, readFailure));
-        }
-        foreach (var record in slice.Records)
-        {
-            if (record.CommitId == commitId)
-                return (new Appended(record.Version, 0, 0), slice.Version);
-        }
-        if (slice.Snapshot?.CommitId == commitId)
-            return (new Appended(slice.Snapshot.Version, 0, 0), slice.Version);
-        return (null, slice.Version);
-    }
+    public ValueTask<Appended?> TryAppendAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, Func<Guid, ReadOnlyMemory<byte>> fence, bool async, CancellationToken cancellationToken) =>
+        SettleAsync(new AppendCommit(this, record, expectedVersion, commitId, fence), async, cancellationToken);
 
     public async ValueTask<StoredState?> ReadAsync(bool async, CancellationToken cancellationToken)
     {
@@ -130,31 +66,49 @@ internal sealed class BackendCalls
     }
 
     /// <summary>Compare-and-swap; returns the new version, or null when another commit got there first.</summary>
-    public async ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
+    public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken) =>
+        SettleAsync(new WholeStateCommit(this, data, expectedVersion, commitId), async, cancellationToken);
+
+    /// <summary>
+    /// Sends a conditional commit, and settles it when its outcome is in doubt: the one place that owns the lost-reply
+    /// rules for whole-state writes and appends alike.
+    /// </summary>
+    private async ValueTask<T?> SettleAsync<T>(ConditionalCommit<T> commit, bool async, CancellationToken cancellationToken) where T : struct
     {
         cancellationToken.ThrowIfCancellationRequested(); // cancelled before anything was sent: nothing to settle
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return async
-                    ? await _backend.TryWriteAsync(data, expectedVersion, commitId, cancellationToken).ConfigureAwait(false)
-                    : _backend.TryWrite(data, expectedVersion, commitId, cancellationToken);
+                return await commit.SendAsync(async, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
             {
-                return await SettleCancelledAsync(expectedVersion, commitId, e, async).ConfigureAwait(false);
+                // It may have landed, or still land later (a command already sent is not taken back): find out, and
+                // when it has not, move the version on (a fence) so it never can.
+                var (landed, head) = await commit.FindAsync(e, async, CancellationToken.None).ConfigureAwait(false);
+                if (landed is not null)
+                    return landed;
+                if (head == commit.ExpectedVersion && await commit.FenceAsync(async).ConfigureAwait(false) is { } fenced)
+                {
+                    if (fenced)
+                        throw; // definitely not stored, and now it never will be
+                    (landed, _) = await commit.FindAsync(e, async, CancellationToken.None).ConfigureAwait(false);
+                    if (landed is not null)
+                        return landed;
+                }
+                throw new CommitOutcomeUnknownException(e);
             }
             catch (BackendException e) when (e.IsTransient)
             {
-                // The write may or may not have landed: ask the store which.
-                var stored = await ReadBackAsync(e, async, cancellationToken).ConfigureAwait(false);
-                if (stored?.CommitId == commitId)
-                    return stored.Version;
-                if (stored?.Version != expectedVersion)
+                // The commit may or may not have landed: ask the store which.
+                var (landed, head) = await commit.FindAsync(e, async, cancellationToken).ConfigureAwait(false);
+                if (landed is not null)
+                    return landed;
+                if (head != commit.ExpectedVersion)
                 {
-                    // Ours may have landed with another commit on top: calling it a conflict would make
-                    // Run apply the change twice. Only the caller can decide.
+                    // Ours may have landed with another commit on top (or under a compaction): calling it a conflict
+                    // would make Run apply the change twice. Only the caller can decide.
                     throw new CommitOutcomeUnknownException(e);
                 }
                 // Not landed, and nothing else did either: trying again cannot apply it twice.
@@ -193,31 +147,6 @@ internal sealed class BackendCalls
         }
     }
 
-    /// <summary>
-    /// A compare-and-swap was cancelled while in flight: it may have landed, or still land later (a command
-    /// already sent is not taken back). Returns its version when it landed; otherwise moves the version on
-    /// with the stored bytes (a fence) so it never can, and reports the cancellation.
-    /// </summary>
-    private async ValueTask<long?> SettleCancelledAsync(long? expectedVersion, Guid commitId, OperationCanceledException cancelled, bool async)
-    {
-        var stored = await ReadBackAsync(cancelled, async, CancellationToken.None).ConfigureAwait(false);
-        if (stored?.CommitId == commitId)
-            return stored.Version;
-        if (stored is not null && stored.Version == expectedVersion)
-        {
-            var fence = Guid.NewGuid();
-            var fenced = async
-                ? await _backend.TryWriteAsync(stored.Data, expectedVersion, fence, CancellationToken.None).ConfigureAwait(false)
-                : _backend.TryWrite(stored.Data, expectedVersion, fence, CancellationToken.None);
-            if (fenced is not null)
-                throw cancelled; // definitely not stored, and now it never will be
-            stored = await ReadBackAsync(cancelled, async, CancellationToken.None).ConfigureAwait(false);
-            if (stored?.CommitId == commitId)
-                return stored.Version;
-        }
-        throw new CommitOutcomeUnknownException(cancelled);
-    }
-
     private async ValueTask<StoredState?> ReadBackAsync(Exception writeFailure, bool async, CancellationToken cancellationToken)
     {
         try
@@ -237,5 +166,89 @@ internal sealed class BackendCalls
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         else if (cancellationToken.WaitHandle.WaitOne(delay))
             cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>A conditional commit the core may have to settle: how to send it, find whether it landed, and fence it.</summary>
+    private abstract class ConditionalCommit<T>(long? expectedVersion) where T : struct
+    {
+        public long? ExpectedVersion { get; } = expectedVersion;
+
+        public abstract ValueTask<T?> SendAsync(bool async, CancellationToken cancellationToken);
+
+        /// <summary>Ours, when the store shows that it landed; and the store's version.</summary>
+        public abstract ValueTask<(T? Landed, long? Head)> FindAsync(Exception failure, bool async, CancellationToken cancellationToken);
+
+        /// <summary>Moves the version on so the commit can never land: true when done, false when another commit got there first, null when no fence can be made.</summary>
+        public abstract ValueTask<bool?> FenceAsync(bool async);
+    }
+
+    /// <summary>A whole state stored by compare-and-swap; the stored commit id tells whether it landed.</summary>
+    private sealed class WholeStateCommit(BackendCalls calls, ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId) : ConditionalCommit<long>(expectedVersion)
+    {
+        private StoredState? _stored;
+
+        public override async ValueTask<long?> SendAsync(bool async, CancellationToken cancellationToken) => async
+            ? await calls._backend.TryWriteAsync(data, ExpectedVersion, commitId, cancellationToken).ConfigureAwait(false)
+            : calls._backend.TryWrite(data, ExpectedVersion, commitId, cancellationToken);
+
+        public override async ValueTask<(long? Landed, long? Head)> FindAsync(Exception failure, bool async, CancellationToken cancellationToken)
+        {
+            _stored = await calls.ReadBackAsync(failure, async, cancellationToken).ConfigureAwait(false);
+            return (_stored?.CommitId == commitId ? _stored.Version : null, _stored?.Version);
+        }
+
+        /// <summary>Writes the stored bytes again under the version check; an empty store has none to write.</summary>
+        public override async ValueTask<bool?> FenceAsync(bool async)
+        {
+            if (_stored is not { } stored)
+                return null;
+            var fence = Guid.NewGuid();
+            var fenced = async
+                ? await calls._backend.TryWriteAsync(stored.Data, ExpectedVersion, fence, CancellationToken.None).ConfigureAwait(false)
+                : calls._backend.TryWrite(stored.Data, ExpectedVersion, fence, CancellationToken.None);
+            return fenced is not null;
+        }
+    }
+
+    /// <summary>A log record appended under the version check; the log keeps every record's commit id.</summary>
+    private sealed class AppendCommit(BackendCalls calls, ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, Func<Guid, ReadOnlyMemory<byte>> fence)
+        : ConditionalCommit<Appended>(expectedVersion)
+    {
+        private readonly ToscBackend _log = calls.Log!;
+
+        public override async ValueTask<Appended?> SendAsync(bool async, CancellationToken cancellationToken) => async
+            ? await _log.TryAppendAsync(record, expectedVersion, commitId, cancellationToken).ConfigureAwait(false)
+            : _log.TryAppend(record, expectedVersion, commitId, cancellationToken);
+
+        public override async ValueTask<(Appended? Landed, long? Head)> FindAsync(Exception failure, bool async, CancellationToken cancellationToken)
+        {
+            LogSlice slice;
+            try
+            {
+                slice = await calls.ReadLogAsync(expectedVersion, async, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BackendException readFailure)
+            {
+                throw new CommitOutcomeUnknownException(new AggregateException(failure, readFailure));
+            }
+            foreach (var found in slice.Records)
+            {
+                if (found.CommitId == commitId)
+                    return (new Appended(found.Version, 0, 0), slice.Version);
+            }
+            if (slice.Snapshot?.CommitId == commitId)
+                return (new Appended(slice.Snapshot.Version, 0, 0), slice.Version);
+            return (null, slice.Version);
+        }
+
+        /// <summary>Appends an empty record in the commit's place.</summary>
+        public override async ValueTask<bool?> FenceAsync(bool async)
+        {
+            var fenceId = Guid.NewGuid();
+            var fenced = async
+                ? await _log.TryAppendAsync(fence(fenceId), expectedVersion, fenceId, CancellationToken.None).ConfigureAwait(false)
+                : _log.TryAppend(fence(fenceId), expectedVersion, fenceId, CancellationToken.None);
+            return fenced is not null;
+        }
     }
 }
