@@ -12,16 +12,24 @@ public class Ledger
 
 /// <summary>
 /// A cancelled CommitAsync / ReadAsync leaves the manager usable and the store consistent (issue 7): the token
-/// already cancelled, or cancelled while the call waits on a slow store.
+/// already cancelled, or cancelled while the call waits on a slow store. Run with delta commits (appends) and with
+/// whole-state commits, the two ways a commit is settled.
 /// </summary>
-public sealed class CancellationTests : IDisposable
+public sealed class CancellationTests() : CancellationCases(deltaCommits: true);
+
+/// <inheritdoc cref="CancellationTests"/>
+public sealed class WholeStateCancellationTests() : CancellationCases(deltaCommits: false);
+
+public abstract class CancellationCases : IDisposable
 {
+    private readonly bool _deltaCommits;
     private readonly InprocBackend _store = new();
     private readonly StallingBackend _slow;
     private readonly Manager _observer;
 
-    public CancellationTests()
+    protected CancellationCases(bool deltaCommits)
     {
+        _deltaCommits = deltaCommits;
         _slow = new StallingBackend(_store);
         _observer = new Manager(_store, Options());
         _observer.Write(new Ledger { Balance = 1 });
@@ -31,9 +39,10 @@ public sealed class CancellationTests : IDisposable
     {
         _observer.Dispose();
         _store.Dispose();
+        GC.SuppressFinalize(this);
     }
 
-    private static ManagerOptions Options(bool watch = false) => new() { WatchForChanges = watch, PollInterval = TimeSpan.FromMilliseconds(50) };
+    private ManagerOptions Options(bool watch = false) => new() { WatchForChanges = watch, PollInterval = TimeSpan.FromMilliseconds(50), DeltaCommits = _deltaCommits };
 
     private static CancellationToken Cancelled => new(canceled: true);
 
