@@ -227,7 +227,7 @@ public sealed class RedisBackend : ToscBackend
         _connection.ConnectionRestored += _onRestored;
         try
         {
-            _connection.GetSubscriber().Subscribe(_channel, _onMessage);
+            _connection.GetSubscriber().SubscribeAsync(_channel, _onMessage).GetAwaiter().GetResult(); // the Task API: see CallAsync
         }
         catch (Exception e) when (Translate(e, "subscribe to the changes of") is { } failure)
         {
@@ -296,12 +296,23 @@ public sealed class RedisBackend : ToscBackend
         }
     }
 
-    // Only the async form can be cancelled while it waits; StackExchange.Redis takes no token.
     private async ValueTask<RedisValue[]> HashGetAsync(RedisValue[] fields, bool async, CancellationToken cancellationToken)
     {
-        var values = async ? await _database.HashGetAsync(_keys[0], fields).WaitAsync(cancellationToken).ConfigureAwait(false) : _database.HashGet(_keys[0], fields);
+        var values = await CallAsync(_database.HashGetAsync(_keys[0], fields), async, cancellationToken).ConfigureAwait(false);
         return values?.Length == fields.Length ? values : throw NoReply("read");
     }
+
+    /// <summary>
+    /// Waits for a call made through the client's Task API, blocking when the caller is synchronous. The client's
+    /// synchronous API is not used: it reuses one result slot per thread, and a call that failed at once (a connection
+    /// not ready) can still be completed later into that slot, handing the thread's next call an empty result (seen as
+    /// "no reply" from a healthy server in repeated test runs). A Task is never reused. StackExchange.Redis
+    /// takes no token, so cancellation stops the wait, not the command.
+    /// </summary>
+    private static async ValueTask<T> CallAsync<T>(Task<T> call, bool async, CancellationToken cancellationToken) =>
+        async
+            ? await call.WaitAsync(cancellationToken).ConfigureAwait(false)
+            : call.WaitAsync(cancellationToken).GetAwaiter().GetResult();
 
     /// <summary>
     /// Runs a script by its SHA1; when the server lost its script cache (restart, SCRIPT FLUSH, failover) the call did
@@ -312,15 +323,11 @@ public sealed class RedisBackend : ToscBackend
         RedisResult result;
         try
         {
-            result = async
-                ? await _database.ScriptEvaluateAsync(script.Sha1, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
-                : _database.ScriptEvaluate(script.Sha1, _keys, args);
+            result = await CallAsync(_database.ScriptEvaluateAsync(script.Sha1, _keys, args), async, cancellationToken).ConfigureAwait(false);
         }
         catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
-            result = async
-                ? await _database.ScriptEvaluateAsync(script.Text, _keys, args).WaitAsync(cancellationToken).ConfigureAwait(false)
-                : _database.ScriptEvaluate(script.Text, _keys, args);
+            result = await CallAsync(_database.ScriptEvaluateAsync(script.Text, _keys, args), async, cancellationToken).ConfigureAwait(false);
         }
         // The scripts reply with bulk strings, nil and arrays of them, the same under RESP2 and RESP3. No result at
         // all (the client gives none when a connection breaks at the wrong moment) is a lost reply: the core reads back.
@@ -332,7 +339,7 @@ public sealed class RedisBackend : ToscBackend
     {
         try
         {
-            _database.KeyExists(LogKey);
+            CallAsync(_database.KeyExistsAsync(LogKey), async: false, CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (Exception e) when (Translate(e, "read the log stream of") is { } failure)
         {
