@@ -47,10 +47,16 @@ public class TransactionConflictException : TransactionException
 {
     /// <summary>Creates the exception.</summary>
     public TransactionConflictException(long? expectedVersion, long? actualVersion)
-        : base($"Someone else committed first: the transaction started from version {Show(expectedVersion)}, the store now holds {Show(actualVersion)}. Local changes were rolled back.")
+        : this(expectedVersion, actualVersion, []) { }
+
+    /// <summary>Creates the exception, naming where the transaction collided.</summary>
+    public TransactionConflictException(long? expectedVersion, long? actualVersion, IReadOnlyList<string> conflictingPaths)
+        : base($"Someone else committed first{Where(conflictingPaths)}: the transaction started from version {Show(expectedVersion)}, the store now holds {Show(actualVersion)}. Local changes were rolled back.")
     {
+        ArgumentNullException.ThrowIfNull(conflictingPaths);
         ExpectedVersion = expectedVersion;
         ActualVersion = actualVersion;
+        ConflictingPaths = conflictingPaths;
     }
 
     /// <summary>Creates the exception.</summary>
@@ -67,6 +73,15 @@ public class TransactionConflictException : TransactionException
 
     /// <summary>The version found in the store after the conflict, when it was read back.</summary>
     public long? ActualVersion { get; }
+
+    /// <summary>
+    /// What the transaction read that a commit made meanwhile changed, as paths from the root such as
+    /// <c>Stock["apples"]</c> or <c>Items[2].Limit</c>. Empty when the store could not say (the log no longer reached
+    /// back to the transaction's start, or the backend keeps no log).
+    /// </summary>
+    public IReadOnlyList<string> ConflictingPaths { get; } = [];
+
+    private static string Where(IReadOnlyList<string> paths) => paths.Count == 0 ? "" : $" and changed {string.Join(", ", paths)}";
 
     private static string Show(long? version) => version?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(empty)";
 }

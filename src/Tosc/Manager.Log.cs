@@ -56,26 +56,38 @@ public sealed partial class Manager
     {
         foreach (var record in records)
         {
-            var applications = LogRecordReader.Read(Unprotect(record.Data), _version!.Value, record.CommitId, this, Index);
+            var ops = LogRecordReader.Read(Unprotect(record.Data), _version!.Value, record.CommitId, this, Index);
             lock (Gate)
-            {
-                try
-                {
-                    foreach (var apply in applications)
-                        apply();
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    // Half applied: the next read takes the whole state, which puts every node right in place.
-                    _fullLoadNeeded = true;
-                    throw e as ToscDataException ?? new ToscDataException($"A log record could not be applied: {e.Message}", e);
-                }
-                _version = record.Version;
-            }
+                Apply(record, ops);
             Interlocked.Increment(ref _structureStamp);
-            ToscDiagnostics.Refreshes.Add(1);
         }
         TrimIndexIfGrown();
+    }
+
+    /// <summary>Applies records decoded already (a rebase reads them first); callers hold the gate.</summary>
+    private void ApplyDecoded(List<(LogRecord Record, List<RecordOp> Ops)> decoded)
+    {
+        foreach (var (record, ops) in decoded)
+            Apply(record, ops);
+        TrimIndexIfGrown();
+    }
+
+    /// <summary>One record's operations, in order; callers hold the gate.</summary>
+    private void Apply(LogRecord record, List<RecordOp> ops)
+    {
+        try
+        {
+            foreach (var op in ops)
+                op.Apply();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Half applied: the next read takes the whole state, which puts every node right in place.
+            _fullLoadNeeded = true;
+            throw e as ToscDataException ?? new ToscDataException($"A log record could not be applied: {e.Message}", e);
+        }
+        _version = record.Version;
+        ToscDiagnostics.Refreshes.Add(1);
     }
 
     /// <summary>The outermost commit of a delta-committing manager: one record appended under the version check.</summary>

@@ -86,9 +86,10 @@ public sealed partial class Manager
         work.Completed = true;
         if (!work.HasChanges)
         {
-            // Nothing to store, but a committed transaction promises its reads were current:
-            // check the version (a cheap probe) so a body that ran on a stale view is rerun.
-            if (!work.IsImplicit && await _calls.ReadVersionAsync(async, cancellationToken).ConfigureAwait(false) != work.BaseVersion)
+            // Nothing to store, but a committed transaction promises its reads were current: check the version (a
+            // cheap probe) and, when it moved, whether what moved it wrote anything read here; if so, the body reruns.
+            if (!work.IsImplicit && await _calls.ReadVersionAsync(async, cancellationToken).ConfigureAwait(false) != work.BaseVersion
+                && !await ReadsStillHoldAsync(work, async, cancellationToken).ConfigureAwait(false))
                 await ConflictAsync(work, async, cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -98,9 +99,9 @@ public sealed partial class Manager
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (_ops is not null && work.BaseVersion is { } baseVersion)
+            if (_ops is not null && work.BaseVersion is not null)
             {
-                version = await AppendAsync(baseVersion, async, cancellationToken).ConfigureAwait(false);
+                version = await AppendRebasingAsync(work, async, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -154,7 +155,7 @@ public sealed partial class Manager
         {
             ToscLog.RefreshFailed(_logger, e);
         }
-        throw new TransactionConflictException(work.BaseVersion, actual);
+        throw new TransactionConflictException(work.BaseVersion, actual, work.ConflictingPaths);
     }
 
     internal void RollBack(UnitOfWork work)
@@ -168,6 +169,7 @@ public sealed partial class Manager
     /// <summary>Ends the outermost scope: clears the flow's transaction and lets other flows (and the watcher) in.</summary>
     internal void EndOutermost(FlowBoxHandle box)
     {
+        _tracking = false;
         box.Clear();
         Release();
     }
@@ -204,6 +206,7 @@ public sealed partial class Manager
         {
             var work = new UnitOfWork(this, Version, isImplicit: false);
             box.Work = work;
+            _tracking = true;
             return new Transaction(this, work, new FlowBoxHandle(box), outermost: true);
         }
         catch

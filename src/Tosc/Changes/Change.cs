@@ -16,6 +16,12 @@ internal abstract class Change
 
     public abstract void Undo();
 
+    /// <summary>
+    /// Makes the same change again on the state a rebase put under it (the transaction's reads were checked against
+    /// what changed there, so the change means what it meant), taking anew what it replaces, for a later undo.
+    /// </summary>
+    public abstract void Redo();
+
     /// <summary>The values this change took out of the graph (replaced, removed or cleared).</summary>
     public virtual IEnumerable<object?> Removed() => [];
 

@@ -5,11 +5,11 @@ namespace Tosc.Changes;
 
 /// <summary>
 /// Reads a log record (docs/wire-format.md, "Log records") against a manager's node index. Reading builds the values
-/// and checks the record; the returned applications change the live nodes, one operation each, in order.
+/// and checks the record; the returned operations change the live nodes when applied, one each, in order.
 /// </summary>
 internal static class LogRecordReader
 {
-    public static List<Action> Read(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, Dictionary<long, ILiveNode> index)
+    public static List<RecordOp> Read(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, Dictionary<long, ILiveNode> index)
     {
         try
         {
@@ -21,7 +21,7 @@ internal static class LogRecordReader
         }
     }
 
-    private static List<Action> ReadChecked(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, Dictionary<long, ILiveNode> index)
+    private static List<RecordOp> ReadChecked(ReadOnlyMemory<byte> payload, long expectedBase, Guid commitId, Manager owner, Dictionary<long, ILiveNode> index)
     {
         var body = WireFormat.OpenRecord(payload);
         var reader = new WireReader(body);
@@ -34,7 +34,7 @@ internal static class LogRecordReader
         if (id.Length != 16 || new Guid(id, bigEndian: true) != commitId)
             throw new ToscDataException("A log record's commit id differs from the one the store keeps for it: the record was moved or tampered with.");
         var count = reader.ReadArrayHeader();
-        var applications = new List<Action>(Math.Min(count, NodeReading.MaxInitialCapacity));
+        var applications = new List<RecordOp>(Math.Min(count, NodeReading.MaxInitialCapacity));
         for (var i = 0; i < count; i++)
         {
             var start = reader.Position;
@@ -48,7 +48,7 @@ internal static class LogRecordReader
     }
 
     /// <summary>One operation: <c>[node id, kind, arguments...]</c>, decoded in a context of its own (its nodes are defined in it).</summary>
-    private static Action? ReadOp(ReadOnlyMemory<byte> op, Manager owner, Dictionary<long, ILiveNode> index)
+    private static RecordOp? ReadOp(ReadOnlyMemory<byte> op, Manager owner, Dictionary<long, ILiveNode> index)
     {
         var context = new DecodeContext(owner.Registry, owner, live: true, index) { KeepsExisting = true };
         var reader = new GraphReader(op, context);
@@ -60,7 +60,7 @@ internal static class LogRecordReader
         // nothing anyone can see (a write to a removed object), so it is skipped.
         if (!index.TryGetValue(target, out var node))
             return null;
-        var apply = node.ReadOp(kind, ref reader);
+        var apply = node.ReadOp(kind, ref reader, out var written);
         if (!reader.Msg.End)
             throw new ToscDataException($"A log operation {kind} has {reader.Msg.Remaining} bytes after its arguments.");
         foreach (var defined in context.Defined)
@@ -69,14 +69,17 @@ internal static class LogRecordReader
                 index[added.Header.Id] = added;
         }
         if (context.Pending.Count == 0)
-            return apply;
+            return new RecordOp(target, written, apply);
         var swaps = context.Pending.ToArray();
-        return () =>
+        return new RecordOp(target, written, () =>
         {
             // Nodes the operation wrote in full take the content they had when it was made.
             foreach (var (swapped, content) in swaps)
                 swapped.ReplaceContent(content);
             apply();
-        };
+        });
     }
 }
+
+/// <summary>One decoded operation of a log record: the node it names, the part it writes, and its application.</summary>
+internal sealed record RecordOp(long Node, Conflicts.OpTarget Written, Action Apply);

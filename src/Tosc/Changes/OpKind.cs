@@ -20,4 +20,10 @@ internal enum OpKind : byte
 
     /// <summary>The node's whole content is replaced: [content] (list and set: array, dictionary: map, bytes: bin).</summary>
     Content = 6,
+
+    /// <summary>A value is added at the end of a list, wherever that end is when the record is applied: [value]. Since log version 2.</summary>
+    Append = 7,
+
+    /// <summary>A counter is incremented: [delta]. Since log version 2.</summary>
+    Increment = 8,
 }

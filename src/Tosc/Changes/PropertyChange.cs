@@ -4,21 +4,29 @@ using Tosc.Serialization;
 
 namespace Tosc.Changes;
 
-/// <summary>Undo for a property of a user object.</summary>
+/// <summary>Undo and redo for a property of a user object.</summary>
 internal sealed class PropertyChange : Change
 {
     private readonly ObjectNode _node;
     private readonly int _slot;
-    private readonly object? _old;
+    private readonly object? _new;
+    private object? _old;
 
-    public PropertyChange(ObjectNode node, int slot, object? old) : base(node)
+    public PropertyChange(ObjectNode node, int slot, object? old, object? @new) : base(node)
     {
         _node = node;
         _slot = slot;
         _old = old;
+        _new = @new;
     }
 
     public override void Undo() => _node.Slots![_slot] = _old;
+
+    public override void Redo()
+    {
+        _old = _node.Slots![_slot];
+        _node.Slots[_slot] = _new;
+    }
 
     public override IEnumerable<object?> Removed() => _node.Model.Properties[_slot].Codec.MayHoldNodes ? [_old] : [];
 

@@ -4,39 +4,62 @@ using Tosc.Serialization;
 
 namespace Tosc.Changes;
 
-/// <summary>Undo for DSet: an item added, removed, or the whole content replaced.</summary>
+/// <summary>Undo and redo for DSet: an element added, removed, or the whole content replaced.</summary>
 internal sealed class SetChange<T> : Change
 {
     private readonly DSet<T> _set;
     private readonly T _item;
     private readonly bool _added;
-    private readonly HashSet<T>? _oldItems;
+    private readonly HashSet<T>? _newItems;
+    private HashSet<T>? _oldItems;
 
-    public SetChange(DSet<T> set, T item, bool added, HashSet<T>? oldItems = null) : base(set)
+    private SetChange(DSet<T> set, T item, bool added, HashSet<T>? oldItems, HashSet<T>? newItems) : base(set)
     {
         _set = set;
         _item = item;
         _added = added;
         _oldItems = oldItems;
+        _newItems = newItems;
     }
+
+    public static SetChange<T> Add(DSet<T> set, T item) => new(set, item, added: true, null, null);
+
+    public static SetChange<T> Remove(DSet<T> set, T item) => new(set, item, added: false, null, null);
+
+    /// <summary>The content replaced whole by <paramref name="newItems"/> (a set operation, or a clear).</summary>
+    public static SetChange<T> Replace(DSet<T> set, HashSet<T> oldItems, HashSet<T> newItems) => new(set, default!, added: false, oldItems, newItems);
 
     public override void Undo()
     {
-        if (_oldItems is not null)
-            _set.ReplaceContent(_oldItems);
+        if (_newItems is not null)
+            _set.ReplaceContent(_oldItems!);
         else if (_added)
             _set.Items.Remove(_item);
         else
             _set.Items.Add(_item);
     }
 
+    public override void Redo()
+    {
+        if (_newItems is not null)
+        {
+            // Only a clear is replayed on a content changed elsewhere; a set operation read the whole set.
+            _oldItems = _set.Items;
+            _set.ReplaceContent(_newItems.Count == 0 ? [] : [.. _newItems]);
+        }
+        else if (_added)
+            _set.Items.Add(_item);
+        else
+            _set.Items.Remove(_item);
+    }
+
     public override IEnumerable<object?> Removed() =>
-        !Codecs.Get<T>().MayHoldNodes ? [] : _oldItems is not null ? _oldItems.Cast<object?>() : _added ? [] : [_item];
+        !Codecs.Get<T>().MayHoldNodes ? [] : _newItems is not null ? _oldItems!.Except(_newItems).Cast<object?>() : _added ? [] : [_item];
 
     public override void WriteOp(ref GraphWriter writer)
     {
         var codec = Codecs.Get<T>();
-        if (_oldItems is not null)
+        if (_newItems is not null)
         {
             WriteTarget(ref writer, OpKind.Content, 1);
             writer.Msg.WriteArrayHeader(_set.Items.Count);

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using Tosc.Changes;
+using Tosc.Conflicts;
 using Tosc.Serialization;
 using Tosc.Live;
 
@@ -51,7 +52,11 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
     }
 
     /// <summary>The current bytes. The span is valid until the next change; copy it to keep it.</summary>
-    public ReadOnlySpan<byte> AsSpan() => _data.AsSpan(0, _length);
+    public ReadOnlySpan<byte> AsSpan()
+    {
+        _header.Owner?.NoteRead(this, Slot.All);
+        return _data.AsSpan(0, _length);
+    }
 
     /// <summary>Copies the bytes into a new array.</summary>
     public byte[] ToArray() => Read(static (data, length, _) => data.AsSpan(0, length).ToArray(), 0);
@@ -63,7 +68,10 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
         if (owner is null)
             return CopyOut(offset, destination);
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
             return CopyOut(offset, destination);
+        }
     }
 
     /// <summary>Overwrites bytes at <paramref name="offset"/>, growing the array when they reach past its end.</summary>
@@ -164,11 +172,16 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
         _length = _data.Length;
     }
 
-    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    string ILiveNode.LabelOf(ILiveNode child) => "";
+
+    string ILiveNode.Describe(object slot) => "";
+
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         if (kind != OpKind.Content)
             throw OpReading.Unexpected(kind, this);
         var bytes = reader.Msg.ReadBinary().ToArray();
+        written = OpTarget.Whole;
         return () => ((ILiveNode)this).ReplaceContent(bytes);
     }
 
@@ -206,7 +219,10 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
         if (owner is null)
             return read(_data, _length, arg);
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
             return read(_data, _length, arg);
+        }
     }
 
     // Every change saves the bytes from `offset` to the end and the old length, which is enough to undo it.
@@ -220,10 +236,12 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
         }
         owner.Mutate(this, (offset, bytes, apply), static (array, arg, work) =>
         {
+            // An offset or a length only means something against the bytes it was computed from.
+            work.NoteRead(array, Slot.All);
             var saved = array._data.AsSpan(arg.offset, array._length - arg.offset).ToArray();
             var oldLength = array._length;
             arg.apply(array, (arg.offset, arg.bytes));
-            work.Record(new BytesChange(array, arg.offset, saved, oldLength));
+            work.Record(new BytesChange(array, arg.offset, saved, oldLength, redone => arg.apply(redone, (arg.offset, arg.bytes))));
         });
     }
 }

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Tosc.Changes;
+using Tosc.Conflicts;
 using Tosc.Live;
 using Tosc.Serialization;
 
@@ -44,7 +45,10 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             if (owner is null)
                 return _items[key];
             lock (owner.Gate)
+            {
+                owner.NoteRead(this, key);
                 return _items[key];
+            }
         }
         set => Set(key, value);
     }
@@ -58,7 +62,10 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             if (owner is null)
                 return _items.Count;
             lock (owner.Gate)
+            {
+                owner.NoteRead(this, Slot.Count);
                 return _items.Count;
+            }
         }
     }
 
@@ -96,9 +103,10 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             return _items.Remove(key);
         return owner.Mutate(this, key, static (dict, key, work) =>
         {
+            work.NoteRead(dict, key); // whether it was there: the result says
             if (!dict._items.Remove(key, out var old))
                 return false;
-            work.Record(new DictChange<TKey, TValue>(dict, key, true, old));
+            work.Record(DictChange<TKey, TValue>.Remove(dict, key, old));
             return true;
         });
     }
@@ -110,7 +118,10 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         if (owner is null)
             return _items.ContainsKey(key);
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, key);
             return _items.ContainsKey(key);
+        }
     }
 
     /// <inheritdoc/>
@@ -120,7 +131,10 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         if (owner is null)
             return _items.TryGetValue(key, out value);
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, key);
             return _items.TryGetValue(key, out value);
+        }
     }
 
     /// <summary>Returns the value for <paramref name="key"/>, or <paramref name="defaultValue"/> when it is absent.</summary>
@@ -138,10 +152,13 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         owner.Mutate(this, 0, static (dict, _, work) =>
         {
             if (dict._items.Count == 0)
+            {
+                work.NoteRead(dict, Slot.Count); // nothing to clear: that depends on the count seen
                 return;
+            }
             var old = dict._items;
             dict._items = [];
-            work.Record(new DictChange<TKey, TValue>(dict, default!, false, default!, old));
+            work.Record(DictChange<TKey, TValue>.Clear(dict, old));
         });
     }
 
@@ -149,7 +166,11 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     /// Enumerates the entries. A change applied from another process swaps the content, so a running
     /// enumeration finishes over the entries it started with.
     /// </summary>
-    public Dictionary<TKey, TValue>.Enumerator GetEnumerator() => _items.GetEnumerator();
+    public Dictionary<TKey, TValue>.Enumerator GetEnumerator()
+    {
+        _header.Owner?.NoteRead(this, Slot.All);
+        return _items.GetEnumerator();
+    }
 
     IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
 
@@ -184,7 +205,19 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
 
     void ILiveNode.ReplaceContent(object content) => _items = (Dictionary<TKey, TValue>)content;
 
-    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    string ILiveNode.LabelOf(ILiveNode child)
+    {
+        foreach (var (key, value) in _items)
+        {
+            if (ReferenceEquals(Nodes.Of(value), child) || ReferenceEquals(Nodes.Of(key), child))
+                return $"[{Paths.Key(key)}]";
+        }
+        return "";
+    }
+
+    string ILiveNode.Describe(object slot) => Slot.Step(slot, static key => $"[{Paths.Key(key)}]");
+
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         switch (kind)
         {
@@ -192,6 +225,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             {
                 var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record sets a null dictionary key.");
                 var value = s_valueCodec.Read(ref reader);
+                written = OpTarget.Membership(key); // the key may be new
                 return () =>
                 {
                     _items.TryGetValue(key, out var old);
@@ -202,6 +236,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             case OpKind.Remove:
             {
                 var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record removes a null dictionary key.");
+                written = OpTarget.Membership(key);
                 return () =>
                 {
                     if (!_items.Remove(key, out var old))
@@ -219,6 +254,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                     if (!items.TryAdd(key, s_valueCodec.Read(ref reader)))
                         throw new ToscDataException($"A log record holds the dictionary key '{key}' twice.");
                 }
+                written = OpTarget.Whole;
                 return () =>
                 {
                     var old = Interlocked.Exchange(ref _items, items);
@@ -242,8 +278,9 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         owner.Mutate(this, (key, value), static (dict, arg, work) =>
         {
             var hadOld = dict._items.TryGetValue(arg.key, out var old);
-            dict._items[arg.key] = s_valueCodec.ToLive(arg.value, work.Owner);
-            work.Record(new DictChange<TKey, TValue>(dict, arg.key, hadOld, old!));
+            var live = s_valueCodec.ToLive(arg.value, work.Owner);
+            dict._items[arg.key] = live;
+            work.Record(DictChange<TKey, TValue>.Set(dict, arg.key, live, hadOld, old!));
         });
     }
 
@@ -253,6 +290,9 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         if (owner is null)
             return read(_items);
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
             return read(_items);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using Tosc.Changes;
+using Tosc.Conflicts;
 using Tosc.Live;
 using Tosc.Serialization;
 
@@ -39,7 +40,10 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             if (owner is null)
                 return _items.Count;
             lock (owner.Gate)
+            {
+                owner.NoteRead(this, Slot.Count);
                 return _items.Count;
+            }
         }
     }
 
@@ -60,7 +64,10 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             if (owner is null)
                 return _items[index];
             lock (owner.Gate)
+            {
+                owner.NoteRead(this, Slot.Positions, index);
                 return _items[index];
+            }
         }
         set
         {
@@ -72,15 +79,32 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             }
             owner.Mutate(this, (index, value), static (list, arg, work) =>
             {
+                work.NoteRead(list, Slot.Positions); // which element the index names
                 var old = list._items[arg.index];
-                list._items[arg.index] = s_codec.ToLive(arg.value, work.Owner);
-                work.Record(new ListChange<T>(list, ListChange<T>.Kind.Set, arg.index, old));
+                var live = s_codec.ToLive(arg.value, work.Owner);
+                list._items[arg.index] = live;
+                work.Record(ListChange<T>.Set(list, arg.index, old, live));
             });
         }
     }
 
     /// <inheritdoc/>
-    public void Add(T item) => Insert(-1, item);
+    /// <remarks>An append reads nothing: appends made elsewhere meanwhile never make it conflict.</remarks>
+    public void Add(T item)
+    {
+        var owner = _header.OwnerForWrite(this);
+        if (owner is null)
+        {
+            _items.Add(item);
+            return;
+        }
+        owner.Mutate(this, item, static (list, item, work) =>
+        {
+            var live = s_codec.ToLive(item, work.Owner);
+            list._items.Add(live);
+            work.Record(ListChange<T>.Append(list, list._items.Count - 1, live));
+        });
+    }
 
     /// <summary>Adds every item, as one change.</summary>
     public void AddRange(IEnumerable<T> items)
@@ -95,12 +119,9 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         owner.Mutate(this, items.ToList(), static (list, added, work) =>
         {
             var old = list._items;
-            var next = new List<T>(old.Count + added.Count);
-            next.AddRange(old);
-            foreach (var item in added)
-                next.Add(s_codec.ToLive(item, work.Owner));
-            list._items = next;
-            work.Record(new ListChange<T>(list, ListChange<T>.Kind.Replace, 0, default!, old));
+            var live = added.ConvertAll(item => s_codec.ToLive(item, work.Owner));
+            list._items = [.. old, .. live];
+            work.Record(ListChange<T>.AppendRange(list, old, live));
         });
     }
 
@@ -110,14 +131,15 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items.Insert(index < 0 ? _items.Count : index, item);
+            _items.Insert(index, item);
             return;
         }
         owner.Mutate(this, (index, item), static (list, arg, work) =>
         {
-            var at = arg.index < 0 ? list._items.Count : arg.index;
-            list._items.Insert(at, s_codec.ToLive(arg.item, work.Owner));
-            work.Record(new ListChange<T>(list, ListChange<T>.Kind.Insert, at, default!));
+            work.NoteRead(list, Slot.Positions);
+            var live = s_codec.ToLive(arg.item, work.Owner);
+            list._items.Insert(arg.index, live);
+            work.Record(ListChange<T>.Insert(list, arg.index, live));
         });
     }
 
@@ -132,9 +154,10 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         }
         owner.Mutate(this, index, static (list, at, work) =>
         {
+            work.NoteRead(list, Slot.Positions);
             var old = list._items[at];
             list._items.RemoveAt(at);
-            work.Record(new ListChange<T>(list, ListChange<T>.Kind.RemoveAt, at, old));
+            work.Record(ListChange<T>.RemoveAt(list, at, old));
         });
     }
 
@@ -160,10 +183,13 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         owner.Mutate(this, 0, static (list, _, work) =>
         {
             if (list._items.Count == 0)
+            {
+                work.NoteRead(list, Slot.Count); // nothing to clear: that depends on the count seen
                 return;
+            }
             var old = list._items;
             list._items = [];
-            work.Record(new ListChange<T>(list, ListChange<T>.Kind.Replace, 0, default!, old));
+            work.Record(ListChange<T>.Clear(list, old));
         });
     }
 
@@ -174,7 +200,10 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         if (owner is null)
             return _items.IndexOf(item);
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
             return _items.IndexOf(item);
+        }
     }
 
     /// <inheritdoc/>
@@ -190,14 +219,21 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             return;
         }
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
             _items.CopyTo(array, arrayIndex);
+        }
     }
 
     /// <summary>
     /// Enumerates the items. A change applied from another process swaps the content, so a running
     /// enumeration finishes over the items it started with; a local change during it throws, as with <see cref="List{T}"/>.
     /// </summary>
-    public List<T>.Enumerator GetEnumerator() => _items.GetEnumerator();
+    public List<T>.Enumerator GetEnumerator()
+    {
+        _header.Owner?.NoteRead(this, Slot.All);
+        return _items.GetEnumerator();
+    }
 
     IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
 
@@ -215,7 +251,12 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
 
     void ILiveNode.ReplaceContent(object content) => _items = (List<T>)content;
 
-    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    string ILiveNode.LabelOf(ILiveNode child) =>
+        $"[{_items.FindIndex(item => ReferenceEquals(Nodes.Of(item), child)).ToString(System.Globalization.CultureInfo.InvariantCulture)}]";
+
+    string ILiveNode.Describe(object slot) => Slot.Step(slot, static index => $"[{Paths.Key(index)}]");
+
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         switch (kind)
         {
@@ -223,6 +264,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             {
                 var index = reader.Msg.ReadInt32();
                 var value = s_codec.Read(ref reader);
+                written = new OpTarget(index);
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
@@ -235,15 +277,23 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             {
                 var index = reader.Msg.ReadInt32();
                 var value = s_codec.Read(ref reader);
+                written = new OpTarget(Slot.Positions);
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: true, this);
                     _items.Insert(index, value);
                 };
             }
+            case OpKind.Append:
+            {
+                var value = s_codec.Read(ref reader);
+                written = new OpTarget(Slot.Count);
+                return () => _items.Add(value);
+            }
             case OpKind.RemoveAt:
             {
                 var index = reader.Msg.ReadInt32();
+                written = new OpTarget(Slot.Positions);
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
@@ -258,6 +308,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 var items = new List<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
                 for (var i = 0; i < count; i++)
                     items.Add(s_codec.Read(ref reader));
+                written = OpTarget.Whole;
                 return () =>
                 {
                     var old = Interlocked.Exchange(ref _items, items);

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using Tosc.Changes;
+using Tosc.Conflicts;
 using Tosc.Live;
 using Tosc.Serialization;
 
@@ -31,7 +32,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
     }
 
     /// <inheritdoc cref="ICollection{T}.Count"/>
-    public int Count => Read(static (items, _) => items.Count, 0);
+    public int Count => Read(static (items, _) => items.Count, 0, Slot.Count);
 
     bool ICollection<T>.IsReadOnly => false;
 
@@ -50,9 +51,11 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
         return owner.Mutate(this, item, static (set, item, work) =>
         {
             var live = s_codec.ToLive(item, work.Owner);
+            if (live is not null)
+                work.NoteRead(set, live); // whether it was there: the result says
             if (!set._items.Add(live))
                 return false;
-            work.Record(new SetChange<T>(set, live, added: true));
+            work.Record(SetChange<T>.Add(set, live));
             return true;
         });
     }
@@ -67,21 +70,23 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             return _items.Remove(item);
         return owner.Mutate(this, item, static (set, item, work) =>
         {
+            if (item is not null)
+                work.NoteRead(set, item);
             if (!set._items.Remove(item))
                 return false;
-            work.Record(new SetChange<T>(set, item, added: false));
+            work.Record(SetChange<T>.Remove(set, item));
             return true;
         });
     }
 
     /// <inheritdoc/>
-    public void Clear() => Rebuild(static (_, _) => []);
+    public void Clear() => Rebuild(static (_, _) => [], readsContent: false);
 
     /// <inheritdoc/>
-    public bool Contains(T item) => Read(static (items, item) => items.Contains(item), item);
+    public bool Contains(T item) => Read(static (items, item) => items.Contains(item), item, (object?)item ?? Slot.All);
 
     /// <inheritdoc/>
-    public void CopyTo(T[] array, int arrayIndex) => Read(static (items, arg) => { items.CopyTo(arg.array, arg.arrayIndex); return 0; }, (array, arrayIndex));
+    public void CopyTo(T[] array, int arrayIndex) => Read(static (items, arg) => { items.CopyTo(arg.array, arg.arrayIndex); return 0; }, (array, arrayIndex), Slot.All);
 
     /// <inheritdoc/>
     public void UnionWith(IEnumerable<T> other) => Rebuild(static (items, other) => { var next = new HashSet<T>(items); next.UnionWith(other); return next; }, Materialize(other));
@@ -96,28 +101,32 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
     public void SymmetricExceptWith(IEnumerable<T> other) => Rebuild(static (items, other) => { var next = new HashSet<T>(items); next.SymmetricExceptWith(other); return next; }, Materialize(other));
 
     /// <inheritdoc/>
-    public bool IsSubsetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsSubsetOf(other), Materialize(other));
+    public bool IsSubsetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsSubsetOf(other), Materialize(other), Slot.All);
 
     /// <inheritdoc/>
-    public bool IsSupersetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsSupersetOf(other), Materialize(other));
+    public bool IsSupersetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsSupersetOf(other), Materialize(other), Slot.All);
 
     /// <inheritdoc/>
-    public bool IsProperSubsetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsProperSubsetOf(other), Materialize(other));
+    public bool IsProperSubsetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsProperSubsetOf(other), Materialize(other), Slot.All);
 
     /// <inheritdoc/>
-    public bool IsProperSupersetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsProperSupersetOf(other), Materialize(other));
+    public bool IsProperSupersetOf(IEnumerable<T> other) => Read(static (items, other) => items.IsProperSupersetOf(other), Materialize(other), Slot.All);
 
     /// <inheritdoc/>
-    public bool Overlaps(IEnumerable<T> other) => Read(static (items, other) => items.Overlaps(other), Materialize(other));
+    public bool Overlaps(IEnumerable<T> other) => Read(static (items, other) => items.Overlaps(other), Materialize(other), Slot.All);
 
     /// <inheritdoc/>
-    public bool SetEquals(IEnumerable<T> other) => Read(static (items, other) => items.SetEquals(other), Materialize(other));
+    public bool SetEquals(IEnumerable<T> other) => Read(static (items, other) => items.SetEquals(other), Materialize(other), Slot.All);
 
     /// <summary>
     /// Enumerates the items. A change applied from another process swaps the content, so a running
     /// enumeration finishes over the items it started with.
     /// </summary>
-    public HashSet<T>.Enumerator GetEnumerator() => _items.GetEnumerator();
+    public HashSet<T>.Enumerator GetEnumerator()
+    {
+        _header.Owner?.NoteRead(this, Slot.All);
+        return _items.GetEnumerator();
+    }
 
     IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
 
@@ -135,18 +144,24 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
 
     void ILiveNode.ReplaceContent(object content) => _items = (HashSet<T>)content;
 
-    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader)
+    string ILiveNode.LabelOf(ILiveNode child) => $"{{{Paths.Key(child.Instance)}}}";
+
+    string ILiveNode.Describe(object slot) => Slot.Step(slot, static element => $"{{{Paths.Key(element)}}}");
+
+    Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         switch (kind)
         {
             case OpKind.Add:
             {
                 var item = s_codec.Read(ref reader);
+                written = item is null ? OpTarget.Whole : OpTarget.Membership(item);
                 return () => _items.Add(item);
             }
             case OpKind.Remove:
             {
                 var item = s_codec.Read(ref reader);
+                written = item is null ? OpTarget.Whole : OpTarget.Membership(item);
                 return () =>
                 {
                     if (!_items.Remove(item))
@@ -163,6 +178,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
                     if (!items.Add(s_codec.Read(ref reader)))
                         throw new ToscDataException("A log record holds a set element twice.");
                 }
+                written = OpTarget.Whole;
                 return () =>
                 {
                     var old = Interlocked.Exchange(ref _items, items);
@@ -181,16 +197,19 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
         return [.. other];
     }
 
-    private TResult Read<TArg, TResult>(Func<HashSet<T>, TArg, TResult> read, TArg arg)
+    private TResult Read<TArg, TResult>(Func<HashSet<T>, TArg, TResult> read, TArg arg, object slot)
     {
         var owner = _header.Owner;
         if (owner is null)
             return read(_items, arg);
         lock (owner.Gate)
+        {
+            owner.NoteRead(this, slot);
             return read(_items, arg);
+        }
     }
 
-    private void Rebuild(Func<HashSet<T>, List<T>, HashSet<T>> rebuild, List<T>? other = null)
+    private void Rebuild(Func<HashSet<T>, List<T>, HashSet<T>> rebuild, List<T>? other = null, bool readsContent = true)
     {
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
@@ -198,17 +217,22 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             _items = rebuild(_items, other ?? []);
             return;
         }
-        owner.Mutate(this, (rebuild, other ?? []), static (set, arg, work) =>
+        owner.Mutate(this, (rebuild, other ?? [], readsContent), static (set, arg, work) =>
         {
+            if (arg.readsContent)
+                work.NoteRead(set, Slot.All);
             var next = arg.rebuild(set._items, arg.Item2);
             if (next.SetEquals(set._items))
+            {
+                work.NoteRead(set, Slot.Count); // nothing changes: that depends on the content seen (a clear: on the count)
                 return;
+            }
             var live = new HashSet<T>(next.Count);
             foreach (var item in next)
                 live.Add(s_codec.ToLive(item, work.Owner));
             var old = set._items;
             set._items = live;
-            work.Record(new SetChange<T>(set, default!, added: false, old));
+            work.Record(SetChange<T>.Replace(set, old, live));
         });
     }
 }

@@ -72,7 +72,16 @@ internal interface ILiveNode
     /// Reads the arguments of one log operation aimed at this node and returns its application, which checks the
     /// position against the content it meets and throws <see cref="ToscDataException"/> when it does not fit.
     /// </summary>
-    Action ReadOp(Changes.OpKind kind, ref GraphReader reader);
+    /// <param name="kind">The operation.</param>
+    /// <param name="reader">Positioned at its arguments.</param>
+    /// <param name="written">What part of the node the operation writes, for checking a transaction's reads against it.</param>
+    Action ReadOp(Changes.OpKind kind, ref GraphReader reader, out Conflicts.OpTarget written);
+
+    /// <summary>Where <paramref name="child"/> stands in this node, as a path step: <c>.Name</c>, <c>[2]</c>, <c>["key"]</c>.</summary>
+    string LabelOf(ILiveNode child);
+
+    /// <summary>A part of this node (see <see cref="Conflicts.Slot"/>) as a path step; empty for the node as a whole.</summary>
+    string Describe(object slot);
 }
 
 /// <summary>Finds the live node behind a value the application holds.</summary>

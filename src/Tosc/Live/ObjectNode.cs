@@ -1,5 +1,6 @@
 using Castle.DynamicProxy;
 using Tosc.Changes;
+using Tosc.Conflicts;
 using Tosc.Serialization;
 
 namespace Tosc.Live;
@@ -50,7 +51,10 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
                 return;
             }
             lock (owner.Gate)
+            {
+                owner.NoteRead(this, Model.Properties[accessor].Name);
                 invocation.ReturnValue = Slots![accessor];
+            }
             return;
         }
         Set(~accessor, invocation.Arguments[0]);
@@ -76,7 +80,16 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
             Slots = (object?[])content;
     }
 
-    public Action ReadOp(OpKind kind, ref GraphReader reader)
+    public string LabelOf(ILiveNode child)
+    {
+        var slots = Slots ?? [];
+        var index = Array.FindIndex(slots, value => ReferenceEquals(Nodes.Of(value), child));
+        return index < 0 ? "" : "." + Model.Properties[index].Name;
+    }
+
+    public string Describe(object slot) => slot is string name ? "." + name : "";
+
+    public Action ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         if (kind != OpKind.Set)
             throw OpReading.Unexpected(kind, this);
@@ -84,11 +97,13 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
         var slot = Model.IndexOf(name, -1);
         if (slot < 0)
         {
+            written = new OpTarget(System.Text.Encoding.UTF8.GetString(name));
             // A member a newer version of the class has: kept as stored, so this version writes it back unchanged.
             var member = new UnknownMember(name.ToArray(), reader.Msg.ReadRawValue().ToArray());
             return () => Unknown = [.. (Unknown ?? []).Where(known => !known.Name.AsSpan().SequenceEqual(member.Name)), member];
         }
         var value = Model.Properties[slot].Codec.ReadBoxed(ref reader);
+        written = new OpTarget(Model.Properties[slot].Name);
         return () =>
         {
             var old = Slots![slot];
@@ -111,9 +126,12 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
             var live = property.Codec.ToLiveBoxed(arg.value ?? property.DefaultValue, work.Owner);
             var old = node.Slots![arg.slot];
             if (ReferenceEquals(old, live) || (live is not null && Nodes.Of(live) is null && live.Equals(old)))
+            {
+                work.NoteRead(node, property.Name); // nothing to store: that depends on the value seen
                 return;
+            }
             node.Slots[arg.slot] = live;
-            work.Record(new PropertyChange(node, arg.slot, old));
+            work.Record(new PropertyChange(node, arg.slot, old, live));
         });
     }
 }

@@ -1,4 +1,6 @@
 using Tosc.Changes;
+using Tosc.Conflicts;
+using Tosc.Live;
 
 namespace Tosc.Transactions;
 
@@ -6,6 +8,9 @@ namespace Tosc.Transactions;
 internal sealed class UnitOfWork
 {
     private readonly List<Change> _changes = [];
+
+    // Set while the changes are undone for a rebase: a rollback then has nothing left to undo.
+    private bool _undone;
 
     public UnitOfWork(Manager owner, long? baseVersion, bool isImplicit)
     {
@@ -31,6 +36,41 @@ internal sealed class UnitOfWork
     public bool HasChanges => _changes.Count > 0;
 
     public int ChangeCount => _changes.Count;
+
+    /// <summary>What the transaction read (and what its changes depend on), per node and part.</summary>
+    public ReadSet Reads { get; } = new();
+
+    /// <summary>Where the commit collided with one that won, when it did: for <see cref="TransactionConflictException.ConflictingPaths"/>.</summary>
+    public IReadOnlyList<string> ConflictingPaths { get; set; } = [];
+
+    /// <summary>Callers hold the manager's gate.</summary>
+    public void NoteRead(ILiveNode node, object slot) => Reads.Add(node, slot);
+
+    /// <summary>Takes every change back, newest first, keeping them to be redone on a newer state (or dropped).</summary>
+    public void UndoForRebase()
+    {
+        for (var i = _changes.Count - 1; i >= 0; i--)
+            _changes[i].Undo();
+        Owner.ForgetOps();
+        _undone = true;
+    }
+
+    /// <summary>
+    /// Makes every change again, in order, on the newer state now under them, and encodes each anew (an append goes to
+    /// the new end; what a change replaces is taken from the new state). The transaction now starts from <paramref name="version"/>.
+    /// </summary>
+    public void RedoOn(long version)
+    {
+        _undone = false;
+        BaseVersion = version;
+        foreach (var change in _changes)
+        {
+            change.Redo();
+            foreach (var removed in change.Removed())
+                Owner.NoteRemoved(removed);
+            Owner.RecordOp(change);
+        }
+    }
 
     /// <summary>The root was first read inside this transaction: it starts from that version.</summary>
     public void Rebase(long? version)
@@ -61,8 +101,9 @@ internal sealed class UnitOfWork
     /// <summary>Undoes every change, newest first, and clears the dirty marks.</summary>
     public void RollBack()
     {
-        for (var i = _changes.Count - 1; i >= 0; i--)
+        for (var i = _undone ? -1 : _changes.Count - 1; i >= 0; i--)
             _changes[i].Undo();
+        _undone = false;
         ClearDirty();
         _changes.Clear();
         Owner.ForgetOps();

@@ -20,8 +20,8 @@ public sealed class SyncContextTests : IDisposable
             var other = b.Read<Counter>();
             using (var transaction = a.Transaction())
             {
-                counter.Value = 1;
-                other.Value = 10; // another manager commits first, while a's transaction holds off its watcher
+                counter.Value = counter.Value + 1;
+                other.Value = 10; // another manager changes what it read, while a's transaction holds off its watcher
                 Assert.Throws<TransactionConflictException>(() => transaction.Commit());
             }
             a.Run(() => counter.Value += 5, retries: 5);

@@ -165,11 +165,13 @@ public sealed class TransactionTests : IDisposable
         b.Read<Inventory>().Stock["winner"] = 1;
 
         var transaction = a.Transaction();
-        mine.Stock["loser"] = 1;
+        mine.Stock["loser"] = mine.Stock.Count; // reads the count, which b's new key changed
         mine.Log.Add("loser");
         var error = Assert.Throws<TransactionConflictException>(() => transaction.Commit());
         transaction.Dispose();
 
+        Assert.Equal(["Stock.Count"], error.ConflictingPaths);
+        Assert.Contains("Stock.Count", error.Message, StringComparison.Ordinal);
         Assert.Equal(error.ActualVersion, a.Version);
         Assert.Equal(1, mine.Stock["winner"]);
         Assert.False(mine.Stock.ContainsKey("loser"));
@@ -183,13 +185,31 @@ public sealed class TransactionTests : IDisposable
     {
         var a = _store.OpenQuiet();
         var b = _store.OpenQuiet();
+        a.Write(new Inventory { Log = ["first"] });
+        var mine = a.Read<Inventory>();
+        b.Read<Inventory>().Log.Insert(0, "theirs");
+
+        // Index 0 named "first" when it was written; b's insert moved it, so the write cannot be replayed.
+        var error = Assert.Throws<TransactionConflictException>(() => mine.Log[0] = "mine");
+
+        Assert.Equal(["Log"], error.ConflictingPaths);
+        Assert.Equal(["theirs", "first"], mine.Log);
+        Assert.Equal(["theirs", "first"], _store.OpenQuiet().Read<Inventory>().Log);
+    }
+
+    [Fact]
+    public void ImplicitAppend_AfterAnotherManagersAppend_IsReplayedOnTop()
+    {
+        var a = _store.OpenQuiet();
+        var b = _store.OpenQuiet();
         a.Write(new Inventory());
         var mine = a.Read<Inventory>();
         b.Read<Inventory>().Log.Add("theirs");
 
-        Assert.Throws<TransactionConflictException>(() => mine.Log.Add("mine"));
+        mine.Log.Add("mine");
 
-        Assert.Equal(["theirs"], mine.Log);
+        Assert.Equal(["theirs", "mine"], mine.Log);
+        Assert.Equal(["theirs", "mine"], _store.OpenQuiet().Read<Inventory>().Log);
     }
 
     [Fact]
@@ -337,9 +357,9 @@ public sealed class TransactionTests : IDisposable
     {
         var a = _store.OpenQuiet();
         var b = _store.OpenQuiet();
-        a.Write(new Inventory());
+        a.Write(new Inventory { Log = ["first"] });
         var mine = a.Read<Inventory>();
-        b.Read<Inventory>().Log.Add("theirs");
+        b.Read<Inventory>().Log.Insert(0, "theirs");
         var handled = 0;
         a.Changed += (_, _) =>
         {
@@ -347,10 +367,10 @@ public sealed class TransactionTests : IDisposable
                 mine.Log.Add("from handler");
         };
 
-        Assert.Throws<TransactionConflictException>(() => mine.Stock["x"] = 1);
+        Assert.Throws<TransactionConflictException>(() => mine.Log[0] = "mine");
 
         Assert.Equal(1, handled);
-        Assert.Equal(["theirs", "from handler"], _store.OpenQuiet().Read<Inventory>().Log);
+        Assert.Equal(["theirs", "first", "from handler"], _store.OpenQuiet().Read<Inventory>().Log);
     }
 
     [Fact]

@@ -1,0 +1,143 @@
+using Tosc.Changes;
+using Tosc.Conflicts;
+using Tosc.Diagnostics;
+using Tosc.Live;
+using Tosc.Transactions;
+
+namespace Tosc;
+
+/// <summary>
+/// Conflicts only where data collides: a transaction notes what it reads; when its append loses the compare-and-swap,
+/// the records that won are checked against those reads. None collides: its own changes are replayed on the new state
+/// and appended again, and the body is not run again. One collides: a conflict, naming where.
+/// </summary>
+public sealed partial class Manager
+{
+    // Rebases of one commit before it gives up as a conflict (its Run then reruns the body on fresh state).
+    private const int MaxRebases = 16;
+
+    // Set while an explicit transaction runs: reads outside one cost this one field read.
+    private volatile bool _tracking;
+
+    /// <summary>Notes a read of <paramref name="slot"/> of <paramref name="node"/> by this flow's transaction, if it runs one.</summary>
+    internal void NoteRead(ILiveNode node, object slot)
+    {
+        if (!_tracking || CurrentWork() is not { } work)
+            return;
+        lock (Gate)
+            work.NoteRead(node, slot);
+    }
+
+    /// <summary>Notes an indexed read: the element there, and which element stands there.</summary>
+    internal void NoteRead(ILiveNode node, object slot, int index)
+    {
+        if (!_tracking || CurrentWork() is not { } work)
+            return;
+        lock (Gate)
+        {
+            work.NoteRead(node, slot);
+            work.NoteRead(node, index);
+        }
+    }
+
+    /// <summary>
+    /// Appends the transaction's record; when another commit got there first, rebases it onto what won and appends
+    /// again. Returns <see langword="null"/> for a real conflict (its paths are on <see cref="UnitOfWork.ConflictingPaths"/>).
+    /// </summary>
+    private async ValueTask<long?> AppendRebasingAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
+    {
+        for (var rebases = 0; ; rebases++)
+        {
+            if (await AppendAsync(work.BaseVersion!.Value, async, cancellationToken).ConfigureAwait(false) is { } version)
+                return version;
+            if (rebases == MaxRebases)
+                return null;
+            var slice = await _calls.ReadLogAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
+            if (!TryRebase(work, slice))
+                return null;
+        }
+    }
+
+    /// <summary>
+    /// Puts the transaction on top of the records in <paramref name="slice"/>, if none of them wrote what it read:
+    /// undoes its changes, applies the records, redoes its changes on the result and encodes them anew.
+    /// </summary>
+    private bool TryRebase(UnitOfWork work, LogSlice slice)
+    {
+        if (!Reaches(work, slice))
+            return false;
+        lock (Gate)
+        {
+            // Back to the state the transaction started from, so the records meet the nodes they were made against.
+            work.UndoForRebase();
+            if (DecodeUnlessCollides(work, slice) is not { } decoded)
+                return false;
+            Advance(decoded);
+            work.RedoOn(_version!.Value);
+        }
+        Interlocked.Increment(ref _structureStamp);
+        ToscDiagnostics.Rebases.Add(1);
+        return true;
+    }
+
+    /// <summary>Whether a transaction that only read can still commit: nothing stored since its start wrote what it read.</summary>
+    private async ValueTask<bool> ReadsStillHoldAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
+    {
+        if (_ops is null || work.BaseVersion is null)
+            return false;
+        var slice = await _calls.ReadLogAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
+        if (!Reaches(work, slice))
+            return false;
+        lock (Gate)
+        {
+            if (DecodeUnlessCollides(work, slice) is not { } decoded)
+                return false;
+            // Read already: applied here, so the manager shows the version its transaction committed at.
+            Advance(decoded);
+        }
+        Interlocked.Increment(ref _structureStamp);
+        return true;
+    }
+
+    /// <summary>Applies decoded records and leaves a Changed event for when the transaction ends; callers hold the gate.</summary>
+    private void Advance(List<(LogRecord Record, List<RecordOp> Ops)> decoded)
+    {
+        var old = _version;
+        ApplyDecoded(decoded);
+        _pendingChanged = new ChangedEventArgs(_pendingChanged?.OldVersion ?? old, _version);
+    }
+
+    // Records, not a snapshot: a snapshot means the log no longer reaches back to the transaction's start, so what
+    // changed since is unknown, and that is a conflict (the rerun reads the new state).
+    private static bool Reaches(UnitOfWork work, LogSlice slice) =>
+        slice.Snapshot is null && slice.AfterVersion == work.BaseVersion && slice.Records.Count > 0;
+
+    /// <summary>
+    /// Decodes the records against the state the transaction started from (callers hold the gate, and the
+    /// transaction's changes are undone). Returns them when none wrote what the transaction read; otherwise
+    /// <see langword="null"/>, with where they collided on <see cref="UnitOfWork.ConflictingPaths"/>.
+    /// </summary>
+    private List<(LogRecord Record, List<RecordOp> Ops)>? DecodeUnlessCollides(UnitOfWork work, LogSlice slice)
+    {
+        var decoded = new List<(LogRecord Record, List<RecordOp> Ops)>(slice.Records.Count);
+        var expected = work.BaseVersion!.Value;
+        foreach (var record in slice.Records)
+        {
+            decoded.Add((record, LogRecordReader.Read(Unprotect(record.Data), expected, record.CommitId, this, Index)));
+            expected = record.Version;
+        }
+        var collisions = new List<(ILiveNode Node, object Slot)>();
+        foreach (var (_, ops) in decoded)
+        {
+            foreach (var op in ops)
+            {
+                if (work.Reads.Collision(op.Node, op.Written) is { } collision && !collisions.Contains(collision))
+                    collisions.Add(collision);
+            }
+        }
+        if (collisions.Count == 0)
+            return decoded;
+        work.ConflictingPaths = Paths.Describe(_root, collisions);
+        return null;
+    }
+}
