@@ -13,8 +13,9 @@ namespace Tosc;
 /// </summary>
 public sealed partial class Manager
 {
-    // Rebases of one commit before it gives up as a conflict (its Run then reruns the body on fresh state).
-    private const int MaxRebases = 16;
+    // Rebases of one commit before it asks for the next turn with a lease, as a Run does after conflicts: under
+    // sustained contention a rebased append can keep meeting newer ones.
+    private const int RebasesBeforeLease = 3;
 
     // Set while an explicit transaction runs: reads outside one cost this one field read.
     private volatile bool _tracking;
@@ -42,20 +43,33 @@ public sealed partial class Manager
 
     /// <summary>
     /// Appends the transaction's record; when another commit got there first, rebases it onto what won and appends
-    /// again. Returns <see langword="null"/> for a real conflict (its paths are on <see cref="UnitOfWork.ConflictingPaths"/>).
+    /// again (after a few rounds, behind a lease of its own). Returns <see langword="null"/> for a real conflict (its
+    /// paths are on <see cref="UnitOfWork.ConflictingPaths"/>). Every round either lands or learns of a commit that did.
     /// </summary>
     private async ValueTask<long?> AppendRebasingAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
     {
         for (var rebases = 0; ; rebases++)
         {
+            await LetLeaseHolderGoFirstAsync(async, cancellationToken).ConfigureAwait(false);
+            if (rebases >= RebasesBeforeLease && LeasedToAnother() is null)
+                await TakeLeaseUnderAsync(work, async, cancellationToken).ConfigureAwait(false);
             if (await AppendAsync(work.BaseVersion!.Value, async, cancellationToken).ConfigureAwait(false) is { } version)
                 return version;
-            if (rebases == MaxRebases)
-                return null;
             var slice = await _calls.ReadLogAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
             if (!TryRebase(work, slice))
                 return null;
         }
+    }
+
+    /// <summary>
+    /// Appends a lease record right after the transaction's base version; the transaction then follows the lease,
+    /// which changes nothing it read or wrote.
+    /// </summary>
+    private async ValueTask TakeLeaseUnderAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
+    {
+        if (await TryAppendLeaseAsync(work.BaseVersion!.Value, async, cancellationToken).ConfigureAwait(false))
+            work.Follow(_version!.Value);
+        // Else someone else committed: the append below fails and the rebase sees what.
     }
 
     /// <summary>

@@ -87,6 +87,7 @@ public sealed partial class Manager
             throw e as ToscDataException ?? new ToscDataException($"A log record could not be applied: {e.Message}", e);
         }
         _version = record.Version;
+        NoteLease(record, ops);
         ToscDiagnostics.Refreshes.Add(1);
     }
 

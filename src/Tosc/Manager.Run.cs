@@ -52,6 +52,7 @@ public sealed partial class Manager
         {
             return Pipeline(retries).Execute(static (context, arg) =>
             {
+                arg.manager.AwaitTurnAsync(arg.state.Attempts, async: false, context.CancellationToken).GetAwaiter().GetResult();
                 arg.state.Attempts++;
                 using var transaction = arg.manager.Transaction();
                 var result = arg.body();
@@ -106,6 +107,7 @@ public sealed partial class Manager
         {
             return await Pipeline(retries).ExecuteAsync(static async (context, arg) =>
             {
+                await arg.manager.AwaitTurnAsync(arg.state.Attempts, async: true, context.CancellationToken).ConfigureAwait(false);
                 arg.state.Attempts++;
                 var transaction = await arg.manager.TransactionAsync(context.CancellationToken).ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))

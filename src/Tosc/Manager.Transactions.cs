@@ -123,6 +123,7 @@ public sealed partial class Manager
         lock (Gate)
         {
             _version = version;
+            _lease = null; // a commit ends any lease, the one this manager held included
             work.ClearDirty();
             work.Forget();
         }

@@ -8,4 +8,7 @@ public class ContractCounter
 
     /// <summary>One entry per increment, naming the incrementer, so a lost or doubled increment is visible.</summary>
     public virtual IList<string> Journal { get; set; } = new List<string>();
+
+    /// <summary>Keys written by workers that each own their keys (no two write the same one).</summary>
+    public virtual IDictionary<string, int> ByWorker { get; set; } = new Dictionary<string, int>();
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 
 namespace Tosc.Testing;
@@ -11,6 +12,12 @@ public static class ContractWorker
     /// <summary>The first argument that selects this entry point.</summary>
     public const string Verb = "contract-worker";
 
+    /// <summary>The second argument: add one to the shared counter COUNT times, journalling each.</summary>
+    public const string IncrementCommand = "increment";
+
+    /// <summary>The second argument: write COUNT keys of the shared dictionary that only this worker writes.</summary>
+    public const string DisjointCommand = "disjoint";
+
     /// <summary>
     /// Runs a worker when <paramref name="args"/> start with <see cref="Verb"/>; returns <see langword="null"/> otherwise,
     /// so the caller can dispatch its own workers. <paramref name="open"/> opens a client of a store from the string
@@ -22,12 +29,50 @@ public static class ContractWorker
         ArgumentNullException.ThrowIfNull(open);
         if (args.Length == 0 || args[0] != Verb)
             return null;
-        if (args.Length != 5 || args[1] != "increment")
+        if (args.Length != 5 || args[1] is not (IncrementCommand or DisjointCommand))
         {
-            Console.Error.WriteLine($"usage: {Verb} increment STORE COUNT NAME");
+            Console.Error.WriteLine($"usage: {Verb} {IncrementCommand}|{DisjointCommand} STORE COUNT NAME");
             return 2;
         }
-        return Increment(open(args[2]), int.Parse(args[3], CultureInfo.InvariantCulture), args[4]);
+        var count = int.Parse(args[3], CultureInfo.InvariantCulture);
+        return args[1] == IncrementCommand ? Increment(open(args[2]), count, args[4]) : WriteDisjoint(open(args[2]), count, args[4]);
+    }
+
+    /// <summary>Writes its own keys, one Run each, then prints how many commits conflicted and how many bodies reran.</summary>
+    private static int WriteDisjoint(IBackend backend, int count, string name)
+    {
+        long conflicts = 0, reruns = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Tosc" && instrument.Name is "tosc.conflicts" or "tosc.retries")
+                    l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == "tosc.conflicts")
+                Interlocked.Add(ref conflicts, value);
+            else
+                Interlocked.Add(ref reruns, value);
+        });
+        listener.Start();
+        using (backend)
+        using (var manager = new Manager(backend))
+        {
+            var shared = manager.ReadOrInitialize(() => new ContractCounter());
+            Console.WriteLine("ready");
+            for (var i = 0; i < count; i++)
+            {
+                var key = $"{name}-{i}";
+                var value = i;
+                manager.Run(() => shared.ByWorker[key] = value);
+            }
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"conflicts={Interlocked.Read(ref conflicts)} reruns={Interlocked.Read(ref reruns)}"));
+        Console.WriteLine("done");
+        return 0;
     }
 
     /// <summary>Adds one to the counter <paramref name="count"/> times with default options, journalling each, then prints "done".</summary>

@@ -47,6 +47,22 @@ internal static class LogRecordReader
         return applications;
     }
 
+    private static RecordOp ReadLease(ref GraphReader reader)
+    {
+        var holder = reader.Msg.ReadBinary();
+        if (holder.Length != 16)
+            throw new ToscDataException("A lease in a log record must name its holder in 16 bytes.");
+        var milliseconds = reader.Msg.ReadInt64();
+        if (milliseconds is < 0 or > 3_600_000)
+            throw new ToscDataException($"A lease in a log record lasts {milliseconds} ms, outside 0 to one hour.");
+        if (!reader.Msg.End)
+            throw new ToscDataException($"A lease in a log record has {reader.Msg.Remaining} bytes after its arguments.");
+        return new RecordOp(0, Conflicts.OpTarget.Whole, static () => { })
+        {
+            Lease = (new Guid(holder, bigEndian: true), TimeSpan.FromMilliseconds(milliseconds)),
+        };
+    }
+
     /// <summary>One operation: <c>[node id, kind, arguments...]</c>, decoded in a context of its own (its nodes are defined in it).</summary>
     private static RecordOp? ReadOp(ReadOnlyMemory<byte> op, Manager owner, Dictionary<long, ILiveNode> index)
     {
@@ -56,6 +72,8 @@ internal static class LogRecordReader
             throw new ToscDataException("A log operation must name its node and its kind.");
         var target = reader.Msg.ReadInt64();
         var kind = (OpKind)reader.Msg.ReadInt32();
+        if (target == 0 && kind == OpKind.Lease)
+            return ReadLease(ref reader);
         // A node this graph does not hold was not reachable at the record's base version: the operation changes
         // nothing anyone can see (a write to a removed object), so it is skipped.
         if (!index.TryGetValue(target, out var node))
@@ -82,4 +100,8 @@ internal static class LogRecordReader
 }
 
 /// <summary>One decoded operation of a log record: the node it names, the part it writes, and its application.</summary>
-internal sealed record RecordOp(long Node, Conflicts.OpTarget Written, Action Apply);
+internal sealed record RecordOp(long Node, Conflicts.OpTarget Written, Action Apply)
+{
+    /// <summary>For a lease operation: who asked to commit next, and for how long.</summary>
+    public (Guid Holder, TimeSpan Duration)? Lease { get; init; }
+}

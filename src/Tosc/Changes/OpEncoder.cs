@@ -65,6 +65,22 @@ internal sealed class OpEncoder
     /// <summary>A record without operations: what a cancelled commit appends to make sure it can never land later.</summary>
     public static ReadOnlyMemory<byte> Empty(long baseVersion, Guid commitId) => Build(new ArrayBufferWriter<byte>(64), baseVersion, commitId, 0, []);
 
+    /// <summary>A record holding only a lease (<see cref="OpKind.Lease"/>): <paramref name="holder"/> commits next, for up to <paramref name="duration"/>.</summary>
+    public static ReadOnlyMemory<byte> Lease(long baseVersion, Guid commitId, Guid holder, TimeSpan duration)
+    {
+        var op = new ArrayBufferWriter<byte>(32);
+        var writer = new MessagePackWriter(op);
+        writer.WriteArrayHeader(4);
+        writer.Write(0L);
+        writer.Write((byte)OpKind.Lease);
+        Span<byte> id = stackalloc byte[16];
+        holder.TryWriteBytes(id, bigEndian: true, out _);
+        writer.WriteBinary(id);
+        writer.Write((long)duration.TotalMilliseconds);
+        writer.Flush();
+        return Build(new ArrayBufferWriter<byte>(64), baseVersion, commitId, 1, op.WrittenSpan);
+    }
+
     private static ReadOnlyMemory<byte> Build(ArrayBufferWriter<byte> output, long baseVersion, Guid commitId, int count, ReadOnlySpan<byte> ops)
     {
         output.ResetWrittenCount();

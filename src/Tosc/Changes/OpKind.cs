@@ -26,4 +26,11 @@ internal enum OpKind : byte
 
     /// <summary>A counter is incremented: [delta]. Since log version 2.</summary>
     Increment = 8,
+
+    /// <summary>
+    /// Aimed at node 0 (no node): the record's committer asks the others to let it commit next, for [holder id (16
+    /// bytes), duration in milliseconds]. Readers that do not know it skip it, as they skip any operation on a node
+    /// they do not hold. Since log version 2.
+    /// </summary>
+    Lease = 9,
 }

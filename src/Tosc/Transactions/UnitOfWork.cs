@@ -79,6 +79,9 @@ internal sealed class UnitOfWork
             BaseVersion = version;
     }
 
+    /// <summary>The transaction now starts from <paramref name="version"/>, a record that changed nothing it touched (its own lease).</summary>
+    public void Follow(long version) => BaseVersion = version;
+
     public void Record(Change change)
     {
         _changes.Add(change);
