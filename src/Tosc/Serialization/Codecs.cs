@@ -12,7 +12,7 @@ internal static class Codecs
     [
         typeof(bool), typeof(string), typeof(double), typeof(float), typeof(decimal), typeof(char),
         typeof(sbyte), typeof(byte), typeof(short), typeof(ushort), typeof(int), typeof(uint), typeof(long), typeof(ulong),
-        typeof(DateTime), typeof(DateTimeOffset), typeof(TimeSpan), typeof(Guid), typeof(byte[]), typeof(DByteArray),
+        typeof(DateTime), typeof(DateTimeOffset), typeof(TimeSpan), typeof(Guid), typeof(byte[]), typeof(DByteArray), typeof(DCounter),
     ];
 
     public static ValueCodec<T> Get<T>() => Cache<T>.Instance;
@@ -65,6 +65,8 @@ internal static class Codecs
             return new TimeSpanCodec();
         if (type == typeof(Guid))
             return new GuidCodec();
+        if (type == typeof(DCounter))
+            return new CounterCodec();
         if (type == typeof(byte[]))
             return new ByteArrayCodec();
         if (Integer(type) is { } integer)

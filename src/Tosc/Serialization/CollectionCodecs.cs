@@ -459,3 +459,67 @@ internal sealed class ArrayCodec<T> : ValueCodec<T[]?>
         return items;
     }
 }
+
+/// <summary>Counters whose increments merge: DCounter, a node holding one integer.</summary>
+internal sealed class CounterCodec : ValueCodec<DCounter?>
+{
+    public override bool MayHoldNodes => true;
+
+    public override void Write(ref GraphWriter writer, DCounter? value)
+    {
+        if (value is null)
+        {
+            writer.Msg.WriteNil();
+            return;
+        }
+        if (!writer.BeginNode(((ILiveNode)value).Header, value, out var id))
+        {
+            writer.WriteReference(id);
+            return;
+        }
+        writer.Msg.WriteArrayHeader(2);
+        writer.WriteNodeMarker(WireFormat.CounterNode, id);
+        writer.Msg.Write(value.Stored);
+    }
+
+    public override DCounter? Read(ref GraphReader reader)
+    {
+        if (NodeReading.TryReadNullOrReference<DCounter?>(ref reader, out var done))
+            return done;
+        NodeReading.ReadNodeHeader(ref reader, WireFormat.CounterNode, 2, out var id, out var offset);
+        var context = reader.Context;
+        var value = reader.Msg.ReadInt64();
+        DCounter result;
+        if (context.BuildsLive)
+        {
+            var reused = context.Reuse<DCounter>(id);
+            if (reused is not null)
+                context.SwapLater(reused, value);
+            result = reused ?? new DCounter(value, new NodeHeader { Id = id, Owner = context.Owner });
+        }
+        else
+        {
+            result = new DCounter(value); // a snapshot: detached, holding the value
+        }
+        context.Remember(id, result, offset);
+        return result;
+    }
+
+    public override DCounter? ToLive(DCounter? value, Manager owner)
+    {
+        if (value is null)
+            return value;
+        var header = ((ILiveNode)value).Header;
+        if (ReferenceEquals(header.Owner, owner))
+            return value;
+        if (header.Owner is null)
+        {
+            header.Join(owner);
+            return value;
+        }
+        // Another manager's counter: this graph gets its own, at the same value.
+        var fresh = new NodeHeader();
+        fresh.Join(owner);
+        return new DCounter(value.Stored, fresh);
+    }
+}

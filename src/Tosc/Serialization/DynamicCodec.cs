@@ -181,6 +181,8 @@ internal sealed class DynamicCodec : ValueCodec<object?>
                 return Codecs.Get<ISet<object?>>().Read(ref reader);
             case WireFormat.BytesNode:
                 return Codecs.Get<DByteArray>().Read(ref reader);
+            case WireFormat.CounterNode:
+                return Codecs.Get<DCounter>().Read(ref reader)!;
             case WireFormat.ArrayValue:
                 return Codecs.Get<object?[]>().Read(ref reader);
             case WireFormat.ObjectNode:

@@ -35,7 +35,8 @@ internal static class WireFormat
     public const sbyte Reference = 6;     // fixext8(6, id): the node with that id, written earlier
     public const sbyte ValueObject = 7;   // [fixext1(7, 0), type, {property: value...}] immutable (records, structs)
     public const sbyte ArrayValue = 8;    // [fixext1(8, 0), item...] immutable T[]
-    public const sbyte EnumValue = 9;     // [fixext1(9, 0), type, integer] an enum held by an object-typed member
+    public const sbyte EnumValue = 9;
+    public const sbyte CounterNode = 10;  // [fixext8(10, id), int64] a DCounter     // [fixext1(9, 0), type, integer] an enum held by an object-typed member
 
     public const sbyte Decimal = 16;      // fixext16: the four int32 of decimal.GetBits, big-endian
     public const sbyte DateTime = 17;     // ext 9: kind (0 unspecified, 1 utc, 2 local), ticks int64
