@@ -15,6 +15,8 @@ public class Doc
 
     public virtual IDictionary<string, long> Counters { get; set; } = new Dictionary<string, long>();
 
+    public virtual DCounter Merged { get; set; } = new();
+
     public virtual IDictionary<string, Product> Products { get; set; } = new Dictionary<string, Product>();
 
     public virtual IList<Order> Orders { get; set; } = new List<Order>();

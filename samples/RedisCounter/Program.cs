@@ -53,8 +53,8 @@ public class Counter
 
 public interface ICounterService
 {
-    /// <summary>Runs as one transaction; on a conflict with another process it runs again (up to 100 times).</summary>
-    [Transactional(Retries = 100)]
+    /// <summary>Runs as one transaction; on a conflict with another process it runs again (default options: after two conflicts it takes a lease and commits next).</summary>
+    [Transactional]
     long Increment();
 }
 

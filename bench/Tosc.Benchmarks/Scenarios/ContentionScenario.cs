@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Tosc.Benchmarks.Harness;
 
@@ -6,13 +7,16 @@ namespace Tosc.Benchmarks.Scenarios;
 
 /// <summary>
 /// Scenario 5: 1..8 writers, each with its own manager (threads of this process; and processes for file and
-/// Redis), incrementing one counter, or each its own key of one dictionary, through <c>manager.Run</c>.
+/// Redis), with default options, all incrementing one counter (a long: read, then written), all incrementing one
+/// <see cref="DCounter"/> (increments merge), or each writing its own key of one dictionary, through <c>manager.Run</c>.
 /// </summary>
 internal sealed class ContentionScenario : IScenario
 {
+    private static readonly string[] s_variants = ["one counter", "DCounter", "distinct keys"];
+
     public string Name => "contention";
 
-    public string Title => "Contention: 1, 2, 4, 8 writers (threads; processes for file/redis), one counter vs distinct keys";
+    public string Title => "Contention: 1, 2, 4, 8 writers (threads; processes for file/redis), one counter vs DCounter vs distinct keys, default options";
 
     public ScenarioResult Run(Bench bench)
     {
@@ -26,7 +30,7 @@ internal sealed class ContentionScenario : IScenario
             {
                 // Quick runs start worker processes for one cell per backend only: enough to check the path works.
                 var quickProcesses = bench.Quick && mode == "processes";
-                foreach (var distinct in quickProcesses ? [false] : new[] { false, true })
+                foreach (var variant in quickProcesses ? ["one counter"] : s_variants)
                 {
                     double? single = null;
                     foreach (var writers in quickProcesses ? [2] : writerCounts)
@@ -34,32 +38,36 @@ internal sealed class ContentionScenario : IScenario
                         using var store = bench.Environment.NewStore(kind, "contention");
                         using (var setup = new Manager(store.Open(), new ManagerOptions { WatchForChanges = false }))
                             setup.Write(InitialDoc());
-                        var (commits, attempts, failures, seconds) = mode == "threads"
-                            ? RunThreads(store, writers, distinct, duration)
-                            : RunProcesses(store, writers, distinct, duration);
-                        var perSecond = commits / seconds;
+                        var tally = mode == "threads"
+                            ? RunThreads(store, writers, variant, duration)
+                            : RunProcesses(store, writers, variant, duration);
+                        var perSecond = tally.Commits / tally.Seconds;
                         if (writers == 1)
                             single = perSecond;
                         result.Add(new Row()
                             .Add("backend", Bench.Name(kind))
                             .Add("mode", mode)
-                            .Add("variant", distinct ? "distinct keys" : "one counter")
+                            .Add("variant", variant)
                             .Add("writers", writers)
                             .Add("commits_per_s", perSecond)
-                            .Add("attempts_per_commit", commits == 0 ? double.NaN : attempts / (double)commits)
                             .Add("vs_1_writer", single is { } one ? Measure.Ratio(perSecond, one) : double.NaN)
-                            .Add("gave_up", failures));
+                            .Add("reruns_per_commit", PerCommit(tally.Attempts - tally.Commits - tally.Failures, tally.Commits))
+                            .Add("rebases_per_commit", PerCommit(tally.Rebases, tally.Commits))
+                            .Add("leases_per_commit", PerCommit(tally.Leases, tally.Commits))
+                            .Add("gave_up", tally.Failures));
                     }
                 }
             }
         }
         bench.NoteSkipped(result);
-        result.Notes.Add("Each writer loops `manager.Run(() => doc.Counters[key]++, retries: 1000)` for the whole period; one counter: all use key \"n\"; distinct keys: writer i uses \"w{i}\".");
-        result.Notes.Add("Commits compare-and-swap the whole state, so distinct keys conflict as much as one counter (merge before rerun is future work, see DESIGN.md §8).");
-        result.Notes.Add("vs_1_writer: successful commits/s relative to one writer (throughput ratio). gave_up: Run calls that ran out of retries. Retries back off exponentially from 2 ms with jitter (ManagerOptions defaults).");
+        result.Notes.Add("Each writer loops `manager.Run(body)` with default options (10 retries) for the whole period. one counter: `doc.Counters[\"n\"]++` (reads then writes one long); DCounter: `doc.Merged.Increment()` (reads nothing); distinct keys: writer i does `doc.Counters[\"w{i}\"] = ++mine` (writes a key no one else writes, reads nothing shared).");
+        result.Notes.Add("A commit that loses the compare-and-swap is checked against the records that won: nothing it read changed, it is replayed on top (a rebase, the body is not rerun); else the body reruns. A Run that conflicted twice, or a commit rebased three times, appends a lease record and commits next (leases_per_commit).");
+        result.Notes.Add("vs_1_writer: successful commits/s relative to one writer of the same variant (throughput ratio). reruns_per_commit: bodies run again after a conflict. gave_up: Run calls that ran out of retries.");
         result.Notes.Add($"Duration {duration.TotalSeconds:0.#} s per cell. Threads: one manager and one backend instance per thread (in-process: one shared InprocBackend).");
         return result;
     }
+
+    private static double PerCommit(long count, long commits) => commits == 0 ? double.NaN : count / (double)commits;
 
     private static Doc InitialDoc()
     {
@@ -70,51 +78,68 @@ internal sealed class ContentionScenario : IScenario
         return doc;
     }
 
-    private static (long Commits, long Attempts, long Failures, double Seconds) RunThreads(Store store, int writers, bool distinct, TimeSpan duration)
+    /// <summary>One writer's loop: commits until <paramref name="until"/> says stop.</summary>
+    private static (long Commits, long Attempts, long Failures) Write(Manager manager, string variant, int id, Func<bool> until)
+    {
+        var doc = manager.Read<Doc>();
+        var own = $"w{id}";
+        long commits = 0, attempts = 0, failures = 0, mine = 0;
+        Action body = variant switch
+        {
+            "DCounter" => () => { attempts++; doc.Merged.Increment(); },
+            "distinct keys" => () => { attempts++; doc.Counters[own] = mine + 1; },
+            _ => () => { attempts++; doc.Counters["n"]++; },
+        };
+        while (!until())
+        {
+            try
+            {
+                manager.Run(body);
+                commits++;
+                mine++;
+            }
+            catch (TransactionRetryException)
+            {
+                failures++;
+            }
+        }
+        return (commits, attempts, failures);
+    }
+
+    private static Tally RunThreads(Store store, int writers, string variant, TimeSpan duration)
     {
         long commits = 0, attempts = 0, failures = 0;
+        using var meters = new ToscCounts();
         using var ready = new CountdownEvent(writers);
         using var go = new ManualResetEventSlim();
         var stop = false;
         var threads = Enumerable.Range(0, writers).Select(id => new Thread(() =>
         {
             using var manager = new Manager(store.Open());
-            var doc = manager.Read<Doc>();
-            var key = distinct ? $"w{id}" : "n";
+            manager.Read<Doc>();
             ready.Signal();
             go.Wait();
-            while (!Volatile.Read(ref stop))
-            {
-                try
-                {
-                    manager.Run(() =>
-                    {
-                        Interlocked.Increment(ref attempts);
-                        doc.Counters[key]++;
-                    }, retries: 1000);
-                    Interlocked.Increment(ref commits);
-                }
-                catch (TransactionRetryException)
-                {
-                    Interlocked.Increment(ref failures);
-                }
-            }
+            var (c, a, f) = Write(manager, variant, id, () => Volatile.Read(ref stop));
+            Interlocked.Add(ref commits, c);
+            Interlocked.Add(ref attempts, a);
+            Interlocked.Add(ref failures, f);
         })).ToList();
         threads.ForEach(t => t.Start());
         ready.Wait();
+        meters.Reset();
         var clock = Stopwatch.StartNew();
         go.Set();
         Thread.Sleep(duration);
         Volatile.Write(ref stop, true);
-        var counted = (Interlocked.Read(ref commits), Interlocked.Read(ref attempts), Interlocked.Read(ref failures), clock.Elapsed.TotalSeconds);
         threads.ForEach(t => t.Join());
-        return counted;
+        // Commits finished after the stop count too, over the time they took.
+        return new Tally(commits, attempts, failures, meters.Rebases, meters.Leases, clock.Elapsed.TotalSeconds);
     }
 
-    private static (long Commits, long Attempts, long Failures, double Seconds) RunProcesses(Store store, int writers, bool distinct, TimeSpan duration)
+    private static Tally RunProcesses(Store store, int writers, string variant, TimeSpan duration)
     {
         var workers = Enumerable.Range(0, writers)
-            .Select(id => WorkerProcess.Start("contention", store.Spec, distinct ? "1" : "0", id.ToString(CultureInfo.InvariantCulture), ((int)duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)))
+            .Select(id => WorkerProcess.Start("contention", store.Spec, variant.Replace(' ', '_'), id.ToString(CultureInfo.InvariantCulture), ((int)duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)))
             .ToList();
         try
         {
@@ -122,15 +147,20 @@ internal sealed class ContentionScenario : IScenario
                 worker.Expect("ready", TimeSpan.FromSeconds(60));
             foreach (var worker in workers)
                 worker.Send("go");
-            long commits = 0, attempts = 0, failures = 0;
+            var total = new Tally(0, 0, 0, 0, 0, duration.TotalSeconds);
             foreach (var worker in workers)
             {
-                var parts = worker.Expect("done", duration + TimeSpan.FromSeconds(60)).Split(' ');
-                commits += long.Parse(parts[1], CultureInfo.InvariantCulture);
-                attempts += long.Parse(parts[2], CultureInfo.InvariantCulture);
-                failures += long.Parse(parts[3], CultureInfo.InvariantCulture);
+                var parts = worker.Expect("done", duration + TimeSpan.FromSeconds(60)).Split(' ').Skip(1).Select(p => long.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+                total = total with
+                {
+                    Commits = total.Commits + parts[0],
+                    Attempts = total.Attempts + parts[1],
+                    Failures = total.Failures + parts[2],
+                    Rebases = total.Rebases + parts[3],
+                    Leases = total.Leases + parts[4],
+                };
             }
-            return (commits, attempts, failures, duration.TotalSeconds);
+            return total;
         }
         finally
         {
@@ -138,38 +168,57 @@ internal sealed class ContentionScenario : IScenario
         }
     }
 
-    /// <summary>The worker process: <c>--worker contention SPEC DISTINCT ID MILLISECONDS</c>.</summary>
+    /// <summary>The worker process: <c>--worker contention SPEC VARIANT ID MILLISECONDS</c>.</summary>
     public static int Worker(string[] args)
     {
         using var store = Store.FromSpec(args[0]);
-        var distinct = args[1] == "1";
-        var key = distinct ? $"w{args[2]}" : "n";
+        var variant = args[1].Replace('_', ' ');
+        var id = int.Parse(args[2], CultureInfo.InvariantCulture);
         var duration = TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture));
         using var manager = new Manager(store.Open());
         var doc = manager.Read<Doc>();
-        manager.Run(() => doc.Counters[key] += 0); // warm up (JIT, connection) before the clock starts
+        manager.Run(() => doc.Counters[$"w{id}"] += 0); // warm up (JIT, connection) before the clock starts
+        using var meters = new ToscCounts();
         Console.WriteLine("ready");
         if (Console.ReadLine() != "go")
             return 1;
-        long commits = 0, attempts = 0, failures = 0;
+        meters.Reset();
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < duration)
-        {
-            try
-            {
-                manager.Run(() =>
-                {
-                    attempts++;
-                    doc.Counters[key]++;
-                }, retries: 1000);
-                commits++;
-            }
-            catch (TransactionRetryException)
-            {
-                failures++;
-            }
-        }
-        Console.WriteLine($"done {commits} {attempts} {failures}");
+        var (commits, attempts, failures) = Write(manager, variant, id, () => clock.Elapsed >= duration);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done {commits} {attempts} {failures} {meters.Rebases} {meters.Leases}"));
         return 0;
+    }
+
+    private sealed record Tally(long Commits, long Attempts, long Failures, long Rebases, long Leases, double Seconds);
+
+    /// <summary>This process's rebases and leases, from Tosc's meter.</summary>
+    private sealed class ToscCounts : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _rebases, _leases;
+
+        public ToscCounts()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Tosc" && instrument.Name is "tosc.rebases" or "tosc.leases")
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+                Interlocked.Add(ref instrument.Name == "tosc.rebases" ? ref _rebases : ref _leases, value));
+            _listener.Start();
+        }
+
+        public long Rebases => Interlocked.Read(ref _rebases);
+
+        public long Leases => Interlocked.Read(ref _leases);
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref _rebases, 0);
+            Interlocked.Exchange(ref _leases, 0);
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 }
