@@ -19,9 +19,26 @@ public partial class ChaosRunnerTests(ITestOutputHelper output)
     [InlineData("file")]
     [InlineData("redis")]
     [InlineData("blob")]
-    public void ShortProfile_PassesEveryCheck(string backend)
+    public void ShortProfile_PassesEveryCheck(string backend) => PassesEveryCheck(backend, "--backend", backend, "--short", "--lost-replies", "0.01");
+
+    /// <summary>
+    /// The contention-heavy profile: every transaction reads and writes the same counter and a couple of keys, with
+    /// Tosc's default retries, under the same faults: no transaction may give up, and every check holds.
+    /// </summary>
+    [Theory]
+    [InlineData("inproc")]
+    [InlineData("file")]
+    [InlineData("redis")]
+    [InlineData("blob")]
+    public void ContentionProfile_WithDefaultRetries_PassesEveryCheck(string backend)
     {
-        using var runner = ChildProcess.Start(typeof(Tosc.Chaos.Program).Assembly, "--backend", backend, "--short", "--lost-replies", "0.01");
+        var output = PassesEveryCheck(backend, "--backend", backend, "--short", "--contention", "--lost-replies", "0.01");
+        Assert.Contains(output, line => line.StartsWith("figures: ", StringComparison.Ordinal) && line.Contains(" failed=0 ", StringComparison.Ordinal));
+    }
+
+    private IReadOnlyCollection<string> PassesEveryCheck(string backend, params string[] arguments)
+    {
+        using var runner = ChildProcess.Start(typeof(Tosc.Chaos.Program).Assembly, arguments);
         var exitCode = runner.WaitForExit(Deadline);
 
         foreach (var line in runner.Output)
@@ -33,6 +50,7 @@ public partial class ChaosRunnerTests(ITestOutputHelper output)
             $"the chaos run on {backend} failed (exit code {exitCode}): {string.Join(" | ", runner.Output.Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)))}");
         Assert.Matches(@"^1[0-9] passed, 0 failed$", summary);
         Assert.Contains(runner.Output, line => line.StartsWith("faults: ", StringComparison.Ordinal) && !line.StartsWith("faults: none", StringComparison.Ordinal));
+        return runner.Output;
     }
 
     [Fact]

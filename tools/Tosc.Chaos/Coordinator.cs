@@ -38,8 +38,8 @@ internal sealed class Coordinator(RunOptions options)
             for (var slot = 1; slot <= options.Workers; slot++)
             {
                 IWorkerHandle worker = options.Backend == "inproc"
-                    ? new ThreadWorker(slot, _store, _shared!, _directory, options.Seed, options.LostReplies)
-                    : new ProcessWorker(slot, _store, _directory, options.Seed, options.LostReplies);
+                    ? new ThreadWorker(slot, _store, _shared!, _directory, options.Seed, options.LostReplies, options.Contention)
+                    : new ProcessWorker(slot, _store, _directory, options.Seed, options.LostReplies, options.Contention);
                 worker.Start();
                 _workers.Add(worker);
             }

@@ -23,11 +23,17 @@ internal readonly record struct Op(char Kind, string Arg)
 
     public static string Format(IEnumerable<Op> ops) => string.Join(' ', ops);
 
-    /// <summary>A random transaction of 1 to 6 changes, at least one of them an append (its trace in the log).</summary>
-    public static Op[] Random(Random rng, bool allowNested)
+    /// <summary>
+    /// A random transaction of 1 to 6 changes, at least one of them an append (its trace in the log). Under
+    /// <paramref name="contention"/>, every transaction increments the counter (which reads it) and the keys and
+    /// tags come from two each, so transactions collide most of the time.
+    /// </summary>
+    public static Op[] Random(Random rng, bool allowNested, bool contention = false)
     {
         var count = rng.Next(1, 7);
         var ops = new List<Op>(count + 2);
+        var keys = contention ? 2 : 16;
+        var tags = contention ? 2 : 8;
         for (var i = 0; i < count; i++)
         {
             var roll = rng.Next(100);
@@ -35,12 +41,14 @@ internal readonly record struct Op(char Kind, string Arg)
             {
                 < 30 => new Op('c', rng.Next(1, 4).ToString(CultureInfo.InvariantCulture)),
                 < 55 => new Op('a', ""),
-                < 75 => new Op('p', "k" + rng.Next(16).ToString(CultureInfo.InvariantCulture)),
-                < 85 => new Op('d', "k" + rng.Next(16).ToString(CultureInfo.InvariantCulture)),
-                < 93 => new Op('s', "t" + rng.Next(8).ToString(CultureInfo.InvariantCulture)),
-                _ => new Op('r', "t" + rng.Next(8).ToString(CultureInfo.InvariantCulture)),
+                < 75 => new Op('p', "k" + rng.Next(keys).ToString(CultureInfo.InvariantCulture)),
+                < 85 => new Op('d', "k" + rng.Next(keys).ToString(CultureInfo.InvariantCulture)),
+                < 93 => new Op('s', "t" + rng.Next(tags).ToString(CultureInfo.InvariantCulture)),
+                _ => new Op('r', "t" + rng.Next(tags).ToString(CultureInfo.InvariantCulture)),
             });
         }
+        if (contention && !ops.Any(op => op.Kind == 'c'))
+            ops.Insert(rng.Next(ops.Count + 1), new Op('c', "1"));
         if (!ops.Any(op => op.Kind == 'a'))
             ops.Insert(rng.Next(ops.Count + 1), new Op('a', ""));
         if (allowNested && ops.Count > 1 && rng.Next(100) < 40)

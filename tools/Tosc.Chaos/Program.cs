@@ -17,6 +17,8 @@ public static class Program
           --seed S           the seed of every random choice; default: random, printed
           --lost-replies P   probability that a write's reply is lost (half before, half after it landed); default 0.01
           --no-faults        run the load without killing or restarting anything (lost replies still apply)
+          --contention       the contention-heavy profile: every transaction touches the same counter and a
+                             few keys, and runs with Tosc's default retries (no generous retry count)
           --dir PATH         where journals and the file store go; default: a new temporary folder
           --keep             keep that folder even when every check passed
 
@@ -49,7 +51,7 @@ public static class Program
 }
 
 /// <summary>The settings of one run.</summary>
-internal sealed record RunOptions(string Backend, TimeSpan Load, int Workers, int Seed, double LostReplies, bool Faults, string? Directory, bool Keep, bool Short)
+internal sealed record RunOptions(string Backend, TimeSpan Load, int Workers, int Seed, double LostReplies, bool Faults, string? Directory, bool Keep, bool Short, bool Contention)
 {
     public static RunOptions From(Arguments arguments)
     {
@@ -70,6 +72,6 @@ internal sealed record RunOptions(string Backend, TimeSpan Load, int Workers, in
         if (lost is < 0 or > 0.5)
             throw new ArgumentException("--lost-replies must be between 0 and 0.5.");
         var load = isShort ? TimeSpan.FromSeconds(backend == "blob" ? 20 : 25) : TimeSpan.FromMinutes(minutes!.Value);
-        return new RunOptions(backend, load, workers, seed, lost, !arguments.Has("no-faults"), arguments.Get("dir"), arguments.Has("keep"), isShort);
+        return new RunOptions(backend, load, workers, seed, lost, !arguments.Has("no-faults"), arguments.Get("dir"), arguments.Has("keep"), isShort, arguments.Has("contention"));
     }
 }

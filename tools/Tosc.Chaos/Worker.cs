@@ -20,8 +20,12 @@ internal sealed class WorkerControl
 /// transactions around an inner scope that is rolled back (a savepoint), and read-only work. Journals every step before and after it, so the checks can
 /// tell acknowledged, unknown and rolled-back transactions apart.
 /// </summary>
-internal sealed class Worker(Manager manager, ChaosState root, JournalWriter journal, string name, int seed, WorkerControl control)
+internal sealed class Worker(Manager manager, ChaosState root, JournalWriter journal, string name, int seed, WorkerControl control, bool contention = false)
 {
+    // The contention profile runs with Tosc's defaults, as users do; otherwise a generous count keeps faults from
+    // ending transactions that would commit a moment later.
+    private readonly int? _retries = contention ? null : 500;
+
     private static readonly TimeSpan CommitDeadline = TimeSpan.FromSeconds(20);
     private readonly Random _random = new(seed);
     private long _sequence;
@@ -51,7 +55,7 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
     private void CommitSync()
     {
         var id = NextId();
-        var ops = Op.Random(_random, allowNested: true);
+        var ops = Op.Random(_random, allowNested: true, contention);
         journal.Intent(id, ops);
         var attempts = 0;
         try
@@ -60,7 +64,7 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
             {
                 attempts++;
                 ApplySync(id, ops, allowNested: true);
-            }, retries: 500, timeout: CommitDeadline);
+            }, retries: _retries, timeout: CommitDeadline);
             journal.Ack(id, attempts);
             Commits++;
         }
@@ -73,7 +77,7 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
     private async Task CommitAsync()
     {
         var id = NextId();
-        var ops = Op.Random(_random, allowNested: true);
+        var ops = Op.Random(_random, allowNested: true, contention);
         journal.Intent(id, ops);
         var attempts = 0;
         try
@@ -82,7 +86,7 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
             {
                 attempts++;
                 await ApplyAsync(id, ops);
-            }, retries: 500, timeout: CommitDeadline, control.Kill.Token);
+            }, retries: _retries, timeout: CommitDeadline, control.Kill.Token);
             journal.Ack(id, attempts);
             Commits++;
         }
@@ -96,7 +100,7 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
     private void RollBackDeliberately()
     {
         var id = NextId();
-        var ops = Op.Random(_random, allowNested: true);
+        var ops = Op.Random(_random, allowNested: true, contention);
         journal.RolledBack(id, ops);
         try
         {
@@ -121,9 +125,9 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
     private void CommitAroundARolledBackScope()
     {
         var id = NextId();
-        var kept = Op.Random(_random, allowNested: false);
+        var kept = Op.Random(_random, allowNested: false, contention);
         var innerId = NextId();
-        var undone = Op.Random(_random, allowNested: false);
+        var undone = Op.Random(_random, allowNested: false, contention);
         var split = _random.Next(kept.Length + 1);
         journal.RolledBack(innerId, undone);
         journal.Intent(id, kept);
@@ -137,7 +141,7 @@ internal sealed class Worker(Manager manager, ChaosState root, JournalWriter jou
                 using (manager.Transaction())
                     ApplyOps(innerId, undone, 0);
                 ApplyOps(id, kept.AsSpan(split), appended);
-            }, retries: 500, timeout: CommitDeadline);
+            }, retries: _retries, timeout: CommitDeadline);
             journal.Ack(id, attempts);
             Commits++;
         }

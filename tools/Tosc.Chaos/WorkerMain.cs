@@ -57,7 +57,7 @@ internal static class WorkerMain
 
         using var meters = new ToscMeters();
         using var report = new Timer(_ => journal.Meters(meters.Conflicts, meters.Retries), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
-        var worker = new Worker(manager, root, journal, name, seed, control);
+        var worker = new Worker(manager, root, journal, name, seed, control, arguments.Has("contention"));
         await worker.RunAsync();
         await report.DisposeAsync();
         journal.Meters(meters.Conflicts, meters.Retries);

@@ -31,7 +31,7 @@ internal interface IWorkerHandle : IDisposable
 }
 
 /// <summary>A worker process: the runner's own assembly started with --worker.</summary>
-internal sealed class ProcessWorker(int slot, StoreSpec store, string directory, int seed, double lostReplies) : IWorkerHandle
+internal sealed class ProcessWorker(int slot, StoreSpec store, string directory, int seed, double lostReplies, bool contention) : IWorkerHandle
 {
     private ChildProcess? _process;
     private StreamWriter? _errors;
@@ -55,6 +55,7 @@ internal sealed class ProcessWorker(int slot, StoreSpec store, string directory,
             "--worker", "--name", Name, "--backend", store.Backend, "--store", store.Location, "--dir", directory,
             "--seed", (seed + (slot * 7919) + (Starts * 104729)).ToString(CultureInfo.InvariantCulture),
             "--lost-replies", lostReplies.ToString(CultureInfo.InvariantCulture),
+            .. (contention ? ["--contention"] : Array.Empty<string>()),
         ];
         _ready = false;
         _errors = new StreamWriter(Path.Combine(directory, $"worker-{Name}.err"), append: true) { AutoFlush = true };
@@ -108,7 +109,7 @@ internal sealed class ProcessWorker(int slot, StoreSpec store, string directory,
 /// An in-process worker for the inproc backend: a thread with its own manager over the runner's one store.
 /// A kill cancels it and disposes its manager at once, mid-transaction or mid-commit.
 /// </summary>
-internal sealed class ThreadWorker(int slot, StoreSpec store, InprocBackend shared, string directory, int seed, double lostReplies) : IWorkerHandle
+internal sealed class ThreadWorker(int slot, StoreSpec store, InprocBackend shared, string directory, int seed, double lostReplies, bool contention) : IWorkerHandle
 {
     private WorkerControl? _control;
     private Manager? _manager;
@@ -130,13 +131,15 @@ internal sealed class ThreadWorker(int slot, StoreSpec store, InprocBackend shar
         Name = string.Create(CultureInfo.InvariantCulture, $"w{slot}i{Starts}");
         var workerSeed = seed + (slot * 7919) + (Starts * 104729);
         var journal = _journal = new JournalWriter(Path.Combine(directory, $"journal-{Name}.log"));
-        IBackend backend = store.Open(shared);
+        // The default profile reaches the shared store through a plain IBackend, which keeps the whole-state commit
+        // path under fire; the contention profile uses its operation log, as the built-in backends do (rebases, leases).
+        IBackend backend = contention ? new ForwardingBackend(shared) : store.Open(shared);
         if (lostReplies > 0)
             backend = LostReplyBackend.Random(backend, lostReplies, workerSeed, journal.LostReply, ownsInner: true);
         var control = _control = new WorkerControl();
         var manager = _manager = new Manager(backend, WorkerMain.WorkerOptions(null));
         var root = _root = manager.ReadOrInitialize(() => new ChaosState());
-        var worker = new Worker(manager, root, journal, Name, workerSeed, control);
+        var worker = new Worker(manager, root, journal, Name, workerSeed, control, contention);
         _thread = new Thread(() =>
         {
             try
