@@ -44,9 +44,9 @@ internal sealed class DictChange<TKey, TValue> : Change where TKey : notnull
         if (_kind == Kind.Clear)
             _dict.ReplaceContent(_oldItems!);
         else if (_hadOld)
-            _dict.Items[_key] = _old;
+            _dict.WritableItems[_key] = _old;
         else
-            _dict.Items.Remove(_key);
+            _dict.WritableItems.Remove(_key);
     }
 
     public override void Redo()
@@ -55,10 +55,10 @@ internal sealed class DictChange<TKey, TValue> : Change where TKey : notnull
         {
             case Kind.Set:
                 _hadOld = _dict.Items.TryGetValue(_key, out _old!);
-                _dict.Items[_key] = _new;
+                _dict.WritableItems[_key] = _new;
                 break;
             case Kind.Remove:
-                _hadOld = _dict.Items.Remove(_key, out _old!);
+                _hadOld = _dict.WritableItems.Remove(_key, out _old!);
                 break;
             case Kind.Clear:
                 _oldItems = _dict.Items;

@@ -51,7 +51,7 @@ internal sealed class ListChange<T> : Change
 
     public override void Undo()
     {
-        var items = _list.Items;
+        var items = _list.WritableItems;
         switch (_kind)
         {
             case Kind.Set:
@@ -71,7 +71,7 @@ internal sealed class ListChange<T> : Change
 
     public override void Redo()
     {
-        var items = _list.Items;
+        var items = _list.WritableItems;
         switch (_kind)
         {
             case Kind.Set:

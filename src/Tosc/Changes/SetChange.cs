@@ -34,9 +34,9 @@ internal sealed class SetChange<T> : Change
         if (_newItems is not null)
             _set.ReplaceContent(_oldItems!);
         else if (_added)
-            _set.Items.Remove(_item);
+            _set.WritableItems.Remove(_item);
         else
-            _set.Items.Add(_item);
+            _set.WritableItems.Add(_item);
     }
 
     public override void Redo()
@@ -48,9 +48,9 @@ internal sealed class SetChange<T> : Change
             _set.ReplaceContent(_newItems.Count == 0 ? [] : [.. _newItems]);
         }
         else if (_added)
-            _set.Items.Add(_item);
+            _set.WritableItems.Add(_item);
         else
-            _set.Items.Remove(_item);
+            _set.WritableItems.Remove(_item);
     }
 
     public override IEnumerable<object?> Removed() =>

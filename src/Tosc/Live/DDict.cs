@@ -23,6 +23,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     private static readonly ValueCodec<TValue> s_valueCodec = Codecs.Get<TValue>();
     private readonly NodeHeader _header;
     private Dictionary<TKey, TValue> _items;
+    private Readers _readers = new();
 
     /// <summary>Creates an empty dictionary, not yet stored.</summary>
     public DDict() : this([], new NodeHeader()) { }
@@ -87,6 +88,20 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
 
     internal Dictionary<TKey, TValue> Items => _items;
 
+    /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
+    internal Dictionary<TKey, TValue> WritableItems
+    {
+        get
+        {
+            if (_readers.Any)
+            {
+                _items = new Dictionary<TKey, TValue>(_items);
+                _readers = new Readers();
+            }
+            return _items;
+        }
+    }
+
     /// <inheritdoc/>
     public void Add(TKey key, TValue value)
     {
@@ -104,7 +119,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         return owner.Mutate(this, key, static (dict, key, work) =>
         {
             work.NoteRead(dict, key); // whether it was there: the result says
-            if (!dict._items.Remove(key, out var old))
+            if (!dict._items.ContainsKey(key) || !dict.WritableItems.Remove(key, out var old))
                 return false;
             work.Record(DictChange<TKey, TValue>.Remove(dict, key, old));
             return true;
@@ -157,19 +172,26 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                 return;
             }
             var old = dict._items;
-            dict._items = [];
+            dict.ReplaceContent([]);
             work.Record(DictChange<TKey, TValue>.Clear(dict, old));
         });
     }
 
     /// <summary>
-    /// Enumerates the entries. A change applied from another process swaps the content, so a running
-    /// enumeration finishes over the entries it started with.
+    /// Enumerates the entries as they are when the enumeration starts: a change made meanwhile (by another thread's
+    /// transaction, the watcher, or this thread) goes to a copy, so the enumeration never throws because of it and
+    /// never sees a change half made.
     /// </summary>
-    public Dictionary<TKey, TValue>.Enumerator GetEnumerator()
+    public Enumerator GetEnumerator()
     {
-        _header.Owner?.NoteRead(this, Slot.All);
-        return _items.GetEnumerator();
+        var owner = _header.Owner;
+        if (owner is null)
+            return new Enumerator(_items, null);
+        lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
+            return new Enumerator(_items, _readers.Enter());
+        }
     }
 
     IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
@@ -201,9 +223,14 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         }
     }
 
-    internal void ReplaceContent(Dictionary<TKey, TValue> items) => _items = items;
+    /// <summary>Swaps in new content; enumerations of the old one finish over it. Callers hold the gate.</summary>
+    internal void ReplaceContent(Dictionary<TKey, TValue> items)
+    {
+        _items = items;
+        _readers = new Readers();
+    }
 
-    void ILiveNode.ReplaceContent(object content) => _items = (Dictionary<TKey, TValue>)content;
+    void ILiveNode.ReplaceContent(object content) => ReplaceContent((Dictionary<TKey, TValue>)content);
 
     string ILiveNode.LabelOf(ILiveNode child)
     {
@@ -229,7 +256,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                 return () =>
                 {
                     _items.TryGetValue(key, out var old);
-                    _items[key] = value;
+                    WritableItems[key] = value;
                     _header.Owner?.NoteRemoved(old);
                 };
             }
@@ -239,7 +266,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                 written = OpTarget.Membership(key);
                 return () =>
                 {
-                    if (!_items.Remove(key, out var old))
+                    if (!_items.ContainsKey(key) || !WritableItems.Remove(key, out var old))
                         throw OpReading.Missing($"the key '{key}'", this);
                     _header.Owner?.NoteRemoved(old);
                 };
@@ -257,7 +284,8 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                 written = OpTarget.Whole;
                 return () =>
                 {
-                    var old = Interlocked.Exchange(ref _items, items);
+                    var old = _items;
+                    ReplaceContent(items);
                     _header.Owner?.NoteAllRemoved(old.Values);
                 };
             }
@@ -279,7 +307,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         {
             var hadOld = dict._items.TryGetValue(arg.key, out var old);
             var live = s_valueCodec.ToLive(arg.value, work.Owner);
-            dict._items[arg.key] = live;
+            dict.WritableItems[arg.key] = live;
             work.Record(DictChange<TKey, TValue>.Set(dict, arg.key, live, hadOld, old!));
         });
     }
@@ -294,5 +322,35 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             owner.NoteRead(this, Slot.All);
             return read(_items);
         }
+    }
+
+    /// <summary>Enumerates a <see cref="DDict{TKey, TValue}"/> over the content it started with.</summary>
+    public struct Enumerator : IEnumerator<KeyValuePair<TKey, TValue>>
+    {
+        private Dictionary<TKey, TValue>.Enumerator _inner;
+        private Readers? _readers;
+
+        internal Enumerator(Dictionary<TKey, TValue> items, Readers? readers)
+        {
+            _inner = items.GetEnumerator();
+            _readers = readers;
+        }
+
+        /// <inheritdoc/>
+        public readonly KeyValuePair<TKey, TValue> Current => _inner.Current;
+
+        readonly object IEnumerator.Current => Current;
+
+        /// <inheritdoc/>
+        public bool MoveNext() => _inner.MoveNext();
+
+        /// <summary>Ends the enumeration: changes made after it go to the content in place again.</summary>
+        public void Dispose()
+        {
+            _readers?.Leave();
+            _readers = null;
+        }
+
+        void IEnumerator.Reset() => throw new NotSupportedException();
     }
 }

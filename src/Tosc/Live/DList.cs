@@ -18,6 +18,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
     private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
     private readonly NodeHeader _header;
     private List<T> _items;
+    private Readers _readers = new();
 
     /// <summary>Creates an empty list, not yet stored.</summary>
     public DList() : this([], new NodeHeader()) { }
@@ -55,6 +56,20 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
 
     internal List<T> Items => _items;
 
+    /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
+    internal List<T> WritableItems
+    {
+        get
+        {
+            if (_readers.Any)
+            {
+                _items = new List<T>(_items);
+                _readers = new Readers();
+            }
+            return _items;
+        }
+    }
+
     /// <inheritdoc cref="IList{T}.this"/>
     public T this[int index]
     {
@@ -82,7 +97,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 work.NoteRead(list, Slot.Positions); // which element the index names
                 var old = list._items[arg.index];
                 var live = s_codec.ToLive(arg.value, work.Owner);
-                list._items[arg.index] = live;
+                list.WritableItems[arg.index] = live;
                 work.Record(ListChange<T>.Set(list, arg.index, old, live));
             });
         }
@@ -101,7 +116,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         owner.Mutate(this, item, static (list, item, work) =>
         {
             var live = s_codec.ToLive(item, work.Owner);
-            list._items.Add(live);
+            list.WritableItems.Add(live);
             work.Record(ListChange<T>.Append(list, list._items.Count - 1, live));
         });
     }
@@ -120,7 +135,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         {
             var old = list._items;
             var live = added.ConvertAll(item => s_codec.ToLive(item, work.Owner));
-            list._items = [.. old, .. live];
+            list.ReplaceContent([.. old, .. live]);
             work.Record(ListChange<T>.AppendRange(list, old, live));
         });
     }
@@ -138,7 +153,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         {
             work.NoteRead(list, Slot.Positions);
             var live = s_codec.ToLive(arg.item, work.Owner);
-            list._items.Insert(arg.index, live);
+            list.WritableItems.Insert(arg.index, live);
             work.Record(ListChange<T>.Insert(list, arg.index, live));
         });
     }
@@ -156,7 +171,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         {
             work.NoteRead(list, Slot.Positions);
             var old = list._items[at];
-            list._items.RemoveAt(at);
+            list.WritableItems.RemoveAt(at);
             work.Record(ListChange<T>.RemoveAt(list, at, old));
         });
     }
@@ -188,7 +203,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 return;
             }
             var old = list._items;
-            list._items = [];
+            list.ReplaceContent([]);
             work.Record(ListChange<T>.Clear(list, old));
         });
     }
@@ -226,13 +241,20 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
     }
 
     /// <summary>
-    /// Enumerates the items. A change applied from another process swaps the content, so a running
-    /// enumeration finishes over the items it started with; a local change during it throws, as with <see cref="List{T}"/>.
+    /// Enumerates the items as they are when the enumeration starts: a change made meanwhile (by another thread's
+    /// transaction, the watcher, or this thread) goes to a copy, so the enumeration never throws because of it and
+    /// never sees a change half made.
     /// </summary>
-    public List<T>.Enumerator GetEnumerator()
+    public Enumerator GetEnumerator()
     {
-        _header.Owner?.NoteRead(this, Slot.All);
-        return _items.GetEnumerator();
+        var owner = _header.Owner;
+        if (owner is null)
+            return new Enumerator(_items, null);
+        lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
+            return new Enumerator(_items, _readers.Enter());
+        }
     }
 
     IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
@@ -247,9 +269,14 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             Nodes.Push(pending, item);
     }
 
-    internal void ReplaceContent(List<T> items) => _items = items;
+    /// <summary>Swaps in new content; enumerations of the old one finish over it. Callers hold the gate.</summary>
+    internal void ReplaceContent(List<T> items)
+    {
+        _items = items;
+        _readers = new Readers();
+    }
 
-    void ILiveNode.ReplaceContent(object content) => _items = (List<T>)content;
+    void ILiveNode.ReplaceContent(object content) => ReplaceContent((List<T>)content);
 
     string ILiveNode.LabelOf(ILiveNode child) =>
         $"[{_items.FindIndex(item => ReferenceEquals(Nodes.Of(item), child)).ToString(System.Globalization.CultureInfo.InvariantCulture)}]";
@@ -269,7 +296,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
                     var old = _items[index];
-                    _items[index] = value;
+                    WritableItems[index] = value;
                     _header.Owner?.NoteRemoved(old);
                 };
             }
@@ -281,14 +308,14 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: true, this);
-                    _items.Insert(index, value);
+                    WritableItems.Insert(index, value);
                 };
             }
             case OpKind.Append:
             {
                 var value = s_codec.Read(ref reader);
                 written = new OpTarget(Slot.Count);
-                return () => _items.Add(value);
+                return () => WritableItems.Add(value);
             }
             case OpKind.RemoveAt:
             {
@@ -298,7 +325,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
                     var old = _items[index];
-                    _items.RemoveAt(index);
+                    WritableItems.RemoveAt(index);
                     _header.Owner?.NoteRemoved(old);
                 };
             }
@@ -311,12 +338,43 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 written = OpTarget.Whole;
                 return () =>
                 {
-                    var old = Interlocked.Exchange(ref _items, items);
+                    var old = _items;
+                    ReplaceContent(items);
                     _header.Owner?.NoteAllRemoved(old);
                 };
             }
             default:
                 throw OpReading.Unexpected(kind, this);
         }
+    }
+
+    /// <summary>Enumerates a <see cref="DList{T}"/> over the content it started with.</summary>
+    public struct Enumerator : IEnumerator<T>
+    {
+        private List<T>.Enumerator _inner;
+        private Readers? _readers;
+
+        internal Enumerator(List<T> items, Readers? readers)
+        {
+            _inner = items.GetEnumerator();
+            _readers = readers;
+        }
+
+        /// <inheritdoc/>
+        public readonly T Current => _inner.Current;
+
+        readonly object? IEnumerator.Current => Current;
+
+        /// <inheritdoc/>
+        public bool MoveNext() => _inner.MoveNext();
+
+        /// <summary>Ends the enumeration: changes made after it go to the content in place again.</summary>
+        public void Dispose()
+        {
+            _readers?.Leave();
+            _readers = null;
+        }
+
+        void IEnumerator.Reset() => throw new NotSupportedException();
     }
 }

@@ -18,6 +18,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
     private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
     private readonly NodeHeader _header;
     private HashSet<T> _items;
+    private Readers _readers = new();
 
     /// <summary>Creates an empty set, not yet stored.</summary>
     public DSet() : this([], new NodeHeader()) { }
@@ -42,6 +43,20 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
 
     internal HashSet<T> Items => _items;
 
+    /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
+    internal HashSet<T> WritableItems
+    {
+        get
+        {
+            if (_readers.Any)
+            {
+                _items = new HashSet<T>(_items, _items.Comparer);
+                _readers = new Readers();
+            }
+            return _items;
+        }
+    }
+
     /// <inheritdoc cref="ISet{T}.Add"/>
     public bool Add(T item)
     {
@@ -53,7 +68,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             var live = s_codec.ToLive(item, work.Owner);
             if (live is not null)
                 work.NoteRead(set, live); // whether it was there: the result says
-            if (!set._items.Add(live))
+            if (set._items.Contains(live) || !set.WritableItems.Add(live))
                 return false;
             work.Record(SetChange<T>.Add(set, live));
             return true;
@@ -72,7 +87,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
         {
             if (item is not null)
                 work.NoteRead(set, item);
-            if (!set._items.Remove(item))
+            if (!set._items.Contains(item) || !set.WritableItems.Remove(item))
                 return false;
             work.Record(SetChange<T>.Remove(set, item));
             return true;
@@ -119,13 +134,20 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
     public bool SetEquals(IEnumerable<T> other) => Read(static (items, other) => items.SetEquals(other), Materialize(other), Slot.All);
 
     /// <summary>
-    /// Enumerates the items. A change applied from another process swaps the content, so a running
-    /// enumeration finishes over the items it started with.
+    /// Enumerates the items as they are when the enumeration starts: a change made meanwhile (by another thread's
+    /// transaction, the watcher, or this thread) goes to a copy, so the enumeration never throws because of it and
+    /// never sees a change half made.
     /// </summary>
-    public HashSet<T>.Enumerator GetEnumerator()
+    public Enumerator GetEnumerator()
     {
-        _header.Owner?.NoteRead(this, Slot.All);
-        return _items.GetEnumerator();
+        var owner = _header.Owner;
+        if (owner is null)
+            return new Enumerator(_items, null);
+        lock (owner.Gate)
+        {
+            owner.NoteRead(this, Slot.All);
+            return new Enumerator(_items, _readers.Enter());
+        }
     }
 
     IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
@@ -140,9 +162,14 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             Nodes.Push(pending, item);
     }
 
-    internal void ReplaceContent(HashSet<T> items) => _items = items;
+    /// <summary>Swaps in new content; enumerations of the old one finish over it. Callers hold the gate.</summary>
+    internal void ReplaceContent(HashSet<T> items)
+    {
+        _items = items;
+        _readers = new Readers();
+    }
 
-    void ILiveNode.ReplaceContent(object content) => _items = (HashSet<T>)content;
+    void ILiveNode.ReplaceContent(object content) => ReplaceContent((HashSet<T>)content);
 
     string ILiveNode.LabelOf(ILiveNode child) => $"{{{Paths.Key(child.Instance)}}}";
 
@@ -156,7 +183,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             {
                 var item = s_codec.Read(ref reader);
                 written = item is null ? OpTarget.Whole : OpTarget.Membership(item);
-                return () => _items.Add(item);
+                return () => WritableItems.Add(item);
             }
             case OpKind.Remove:
             {
@@ -164,7 +191,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
                 written = item is null ? OpTarget.Whole : OpTarget.Membership(item);
                 return () =>
                 {
-                    if (!_items.Remove(item))
+                    if (!_items.Contains(item) || !WritableItems.Remove(item))
                         throw OpReading.Missing($"the element '{item}'", this);
                     _header.Owner?.NoteRemoved(item);
                 };
@@ -181,7 +208,8 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
                 written = OpTarget.Whole;
                 return () =>
                 {
-                    var old = Interlocked.Exchange(ref _items, items);
+                    var old = _items;
+                    ReplaceContent(items);
                     _header.Owner?.NoteAllRemoved(old);
                 };
             }
@@ -231,8 +259,38 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             foreach (var item in next)
                 live.Add(s_codec.ToLive(item, work.Owner));
             var old = set._items;
-            set._items = live;
+            set.ReplaceContent(live);
             work.Record(SetChange<T>.Replace(set, old, live));
         });
+    }
+
+    /// <summary>Enumerates a <see cref="DSet{T}"/> over the content it started with.</summary>
+    public struct Enumerator : IEnumerator<T>
+    {
+        private HashSet<T>.Enumerator _inner;
+        private Readers? _readers;
+
+        internal Enumerator(HashSet<T> items, Readers? readers)
+        {
+            _inner = items.GetEnumerator();
+            _readers = readers;
+        }
+
+        /// <inheritdoc/>
+        public readonly T Current => _inner.Current;
+
+        readonly object? IEnumerator.Current => Current;
+
+        /// <inheritdoc/>
+        public bool MoveNext() => _inner.MoveNext();
+
+        /// <summary>Ends the enumeration: changes made after it go to the content in place again.</summary>
+        public void Dispose()
+        {
+            _readers?.Leave();
+            _readers = null;
+        }
+
+        void IEnumerator.Reset() => throw new NotSupportedException();
     }
 }
