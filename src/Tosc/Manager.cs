@@ -351,7 +351,16 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         Allow(declared);
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
         {
-            var data = Protect(Encode(value, declared));
+            ReadOnlyMemory<byte> data;
+            _encoder.ChecksKeys = true;
+            try
+            {
+                data = Protect(Encode(value, declared));
+            }
+            finally
+            {
+                _encoder.ChecksKeys = false;
+            }
             // Decoded before the store is touched: a value this manager cannot read back is refused, never stored.
             var decoded = DecodeLive(data, declared, reuse: _loaded);
             var commitId = Guid.NewGuid();

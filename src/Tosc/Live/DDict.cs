@@ -306,6 +306,8 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         owner.Mutate(this, (key, value), static (dict, arg, work) =>
         {
             var hadOld = dict._items.TryGetValue(arg.key, out var old);
+            if (!hadOld)
+                MutableKeys.Check(arg.key, element: false);
             var live = s_valueCodec.ToLive(arg.value, work.Owner);
             dict.WritableItems[arg.key] = live;
             work.Record(DictChange<TKey, TValue>.Set(dict, arg.key, live, hadOld, old!));

@@ -65,6 +65,8 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             return _items.Add(item);
         return owner.Mutate(this, item, static (set, item, work) =>
         {
+            if (!set._items.Contains(item))
+                MutableKeys.Check(item, element: true);
             var live = s_codec.ToLive(item, work.Owner);
             if (live is not null)
                 work.NoteRead(set, live); // whether it was there: the result says
@@ -257,7 +259,11 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             }
             var live = new HashSet<T>(next.Count);
             foreach (var item in next)
+            {
+                if (!set._items.Contains(item))
+                    MutableKeys.Check(item, element: true);
                 live.Add(s_codec.ToLive(item, work.Owner));
+            }
             var old = set._items;
             set.ReplaceContent(live);
             work.Record(SetChange<T>.Replace(set, old, live));

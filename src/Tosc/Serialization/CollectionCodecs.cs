@@ -89,6 +89,11 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
     /// <summary>Makes the items of a node that joins a graph live (in place or by swapping its content).</summary>
     protected abstract void AdoptItems(TNode node, Manager owner);
 
+    /// <summary>Checks an element about to join the graph; sets refuse mutable ones (<see cref="MutableKeys"/>).</summary>
+    protected virtual void CheckNewItem(T item)
+    {
+    }
+
     public override void Write(ref GraphWriter writer, TDecl value)
     {
         if (value is null)
@@ -103,6 +108,11 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
             return;
         }
         var items = live is not null ? ContentOf(live) : value as ICollection<T> ?? [.. value];
+        if (writer.Context.ChecksKeys && ItemCodec.MayHoldNodes)
+        {
+            foreach (var item in items)
+                CheckNewItem(item);
+        }
         writer.Msg.WriteArrayHeader(items.Count + 1);
         writer.WriteNodeMarker(Kind, id);
         writer.Enter();
@@ -157,7 +167,10 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
         {
             var plain = NewContent(value is ICollection<T> collection ? collection.Count : 4);
             foreach (var item in value)
+            {
+                CheckNewItem(item);
                 plain.Add(ItemCodec.ToLive(item, owner));
+            }
             return NodeReading.As<TDecl>(plain, 0);
         }
         if (value is TNode node)
@@ -168,6 +181,8 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
                 return value;
             if (header.Owner is null)
             {
+                foreach (var item in ContentOf(node))
+                    CheckNewItem(item);
                 header.Join(owner);
                 AdoptItems(node, owner);
                 return value;
@@ -175,7 +190,10 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
         }
         var items = NewContent(value is ICollection<T> c ? c.Count : 4);
         foreach (var item in value)
+        {
+            CheckNewItem(item);
             items.Add(ItemCodec.ToLive(item, owner));
+        }
         var fresh = new NodeHeader();
         fresh.Join(owner);
         return NodeReading.As<TDecl>(NewNode(items, fresh), 0);
@@ -231,6 +249,11 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
         writer.Msg.WriteArrayHeader(2);
         writer.WriteNodeMarker(WireFormat.DictNode, id);
         writer.Enter();
+        if (writer.Context.ChecksKeys && s_keys.MayHoldNodes)
+        {
+            foreach (var (key, _) in value)
+                MutableKeys.Check(key, element: false);
+        }
         var dictionary = live?.Items ?? value as Dictionary<TKey, TValue>;
         if (dictionary is not null)
         {
@@ -299,7 +322,10 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
         {
             var plain = new Dictionary<TKey, TValue>();
             foreach (var (key, item) in value)
+            {
+                MutableKeys.Check(key, element: false);
                 plain[key] = s_values.ToLive(item, owner);
+            }
             return NodeReading.As<TDecl>(plain, 0);
         }
         if (value is DDict<TKey, TValue> dict)
@@ -309,6 +335,8 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
                 return value;
             if (header.Owner is null)
             {
+                foreach (var key in dict.Items.Keys)
+                    MutableKeys.Check(key, element: false);
                 header.Join(owner);
                 var existing = dict.Items;
                 foreach (var key in existing.Keys.ToList())
@@ -318,7 +346,10 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
         }
         var items = new Dictionary<TKey, TValue>();
         foreach (var (key, item) in value)
+        {
+            MutableKeys.Check(key, element: false);
             items[key] = s_values.ToLive(item, owner);
+        }
         var fresh = new NodeHeader();
         fresh.Join(owner);
         return NodeReading.As<TDecl>(new DDict<TKey, TValue>(items, fresh), 0);
@@ -329,6 +360,8 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
 internal sealed class SetCodec<TDecl, T> : SequenceCodec<TDecl, T, DSet<T>, HashSet<T>> where TDecl : IEnumerable<T>?
 {
     protected override sbyte Kind => WireFormat.SetNode;
+
+    protected override void CheckNewItem(T item) => MutableKeys.Check(item, element: true);
 
     protected override HashSet<T> NewContent(int capacity) => new(capacity);
 

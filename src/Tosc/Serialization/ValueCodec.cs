@@ -134,6 +134,12 @@ internal sealed class EncodeContext
     /// <summary>Live nodes whose identity was written in this pass (for reachability after a commit).</summary>
     public int NodeCount { get; set; }
 
+    /// <summary>
+    /// Set while a new value from the application is written (<c>Write</c>): its dictionary keys and set elements must
+    /// be immutable (<see cref="Live.MutableKeys"/>). Not set for the manager's own state, which may hold keys stored earlier.
+    /// </summary>
+    public bool ChecksKeys { get; set; }
+
     /// <summary>When set, receives every live node of <see cref="Owner"/> written in full (an operation's new nodes).</summary>
     public List<ILiveNode>? Written { get; set; }
 
