@@ -274,6 +274,8 @@ internal sealed class NullableCodec<T> : ValueCodec<T?> where T : struct
 
     public override bool MayHoldNodes => _inner.MayHoldNodes;
 
+    public override bool Freezes => _inner.Freezes;
+
     public override void Write(ref GraphWriter writer, T? value)
     {
         if (value.HasValue)
@@ -283,6 +285,8 @@ internal sealed class NullableCodec<T> : ValueCodec<T?> where T : struct
     }
 
     public override T? Read(ref GraphReader reader) => reader.Msg.TryReadNil() ? null : _inner.Read(ref reader);
+
+    public override T? Freeze(T? value) => value.HasValue ? _inner.Freeze(value.GetValueOrDefault()) : value;
 }
 
 /// <summary>Enums in typed positions are their underlying integer.</summary>
