@@ -309,10 +309,28 @@ public sealed class RedisBackend : ToscBackend
     /// "no reply" from a healthy server in repeated test runs). A Task is never reused. StackExchange.Redis
     /// takes no token, so cancellation stops the wait, not the command.
     /// </summary>
-    private static async ValueTask<T> CallAsync<T>(Task<T> call, bool async, CancellationToken cancellationToken) =>
-        async
-            ? await call.WaitAsync(cancellationToken).ConfigureAwait(false)
-            : call.WaitAsync(cancellationToken).GetAwaiter().GetResult();
+    private static async ValueTask<T> CallAsync<T>(Task<T> call, bool async, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return async
+                ? await call.WaitAsync(cancellationToken).ConfigureAwait(false)
+                : call.WaitAsync(cancellationToken).GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not the caller's cancellation: the client cancels the commands still in flight when it drops a connection it
+            // found dead (a server that stopped answering). Like any lost connection, the outcome is unknown and transient.
+            throw new RedisConnectionException(ConnectionFailureType.SocketClosed, "The client dropped the connection with the command in flight.", e);
+        }
+        catch (InvalidOperationException e) when (e is not ObjectDisposedException)
+        {
+            // The client's connection reader failed under the command: tearing down a connection to a server that stopped
+            // answering, it can fail the commands in flight with "Reading is not allowed after reader was completed". The
+            // command may or may not have run, as with any lost connection.
+            throw new RedisConnectionException(ConnectionFailureType.InternalFailure, $"The client's connection failed with the command in flight ({e.Message}).", e);
+        }
+    }
 
     /// <summary>
     /// Runs a script by its SHA1; when the server lost its script cache (restart, SCRIPT FLUSH, failover) the call did

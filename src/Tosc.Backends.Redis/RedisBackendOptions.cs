@@ -20,8 +20,14 @@ public sealed class RedisBackendOptions
     /// How long one read, write or version probe may take before it fails with a transient <see cref="BackendException"/>:
     /// the <c>syncTimeout</c> and <c>asyncTimeout</c> of a connection the backend opens. A caller's multiplexer keeps its own.
     /// </summary>
-    /// <value>The default is 5 seconds.</value>
-    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <value>The default is 3 seconds.</value>
+    /// <remarks>
+    /// A commit to a server that stops answering (stuck, paused, or cut off without the connection closing) waits one
+    /// timeout for the commit and one for the read-back that tells whether it landed, then throws
+    /// <see cref="CommitOutcomeUnknownException"/>: about 6 to 8 seconds with the default (the client checks timeouts once a
+    /// second). Raise it for very large states on slow links; lower it to give up sooner.
+    /// </remarks>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long the constructor that takes a configuration string waits for each connection attempt.</summary>
     /// <value>The default is 5 seconds.</value>

@@ -56,6 +56,36 @@ public sealed class ManagerCrossProcessTests(ITestOutputHelper output) : IDispos
         other.WaitForLine(line => line == $"changed {version} theme=dark", "the Changed event with the new theme", TimeSpan.FromSeconds(15));
     }
 
+    /// <summary>Issue 16: a local time is stored as an instant, so another time zone sees the same moment on its own clock.</summary>
+    [Fact]
+    public void LocalDateTime_WrittenInNewYork_ReadsInTokyoAsTheSameInstantOnTokyosClock()
+    {
+        var path = _directory.File("times.tosc");
+        var newYorkClock = new DateTime(2024, 7, 1, 9, 30, 0);
+        var instant = new DateTime(2024, 7, 1, 13, 30, 0, DateTimeKind.Utc); // New York is UTC-4 in July
+        var tokyoClock = new DateTime(2024, 7, 1, 22, 30, 0); // Tokyo is UTC+9
+
+        string wrote, read;
+        using (var writer = ChildProcess.Start(typeof(Program).Assembly, ["worker", "write-local-time", path, Invariant(newYorkClock.Ticks)], InZone("America/New_York")))
+        {
+            wrote = writer.Expect("wrote ");
+            Assert.Equal(0, writer.WaitForExit());
+        }
+        using (var reader = ChildProcess.Start(typeof(Program).Assembly, ["worker", "read-local-time", path], InZone("Asia/Tokyo")))
+        {
+            read = reader.Expect("read ");
+            Assert.Equal(0, reader.WaitForExit());
+        }
+
+        // The zones were in force: the writer's clock time was the New York one, the reader's is Tokyo's.
+        Assert.Equal($"wrote {Invariant(instant.Ticks)} America/New_York", wrote);
+        Assert.Equal($"read Local {Invariant(tokyoClock.Ticks)} {Invariant(instant.Ticks)} Asia/Tokyo", read);
+    }
+
+    private static Dictionary<string, string?> InZone(string zone) => new() { ["TZ"] = zone };
+
+    private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+
     [Fact]
     public void Run_WhenAWriterIsKilledRepeatedly_SurvivorsFinishAndTheCounterMatchesTheAcknowledgedCommits()
     {

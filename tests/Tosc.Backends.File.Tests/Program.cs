@@ -35,6 +35,10 @@ internal static class Program
                 return ManagerIncrement(rest[0], int.Parse(rest[1], CultureInfo.InvariantCulture));
             case "manager-watch":
                 return ManagerWatch(rest[0]);
+            case "write-local-time":
+                return WriteLocalTime(rest[0], long.Parse(rest[1], CultureInfo.InvariantCulture));
+            case "read-local-time":
+                return ReadLocalTime(rest[0]);
             default:
                 Console.Error.WriteLine($"unknown worker {args[1]}");
                 return 2;
@@ -178,6 +182,27 @@ internal static class Program
         manager.Changed += (_, e) => Console.WriteLine($"changed {e.NewVersion} theme={settings.Theme}");
         Console.WriteLine($"ready {manager.Version}");
         Console.ReadLine();
+        return 0;
+    }
+
+    /// <summary>Stores the local time with these clock ticks (on this process's clock); prints "wrote {UTC ticks} {zone}".</summary>
+    private static int WriteLocalTime(string path, long clockTicks)
+    {
+        using var backend = new FileBackend(path);
+        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+        var local = new DateTime(clockTicks, DateTimeKind.Local);
+        manager.Write(new List<DateTime> { local });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {local.ToUniversalTime().Ticks} {TimeZoneInfo.Local.Id}"));
+        return 0;
+    }
+
+    /// <summary>Reads the stored time; prints "read {kind} {clock ticks} {UTC ticks} {zone}".</summary>
+    private static int ReadLocalTime(string path)
+    {
+        using var backend = new FileBackend(path);
+        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+        var time = manager.Read<IList<DateTime>>()[0];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read {time.Kind} {time.Ticks} {time.ToUniversalTime().Ticks} {TimeZoneInfo.Local.Id}"));
         return 0;
     }
 }

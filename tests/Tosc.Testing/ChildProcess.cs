@@ -27,7 +27,17 @@ public sealed class ChildProcess : IDisposable
     /// <paramref name="errorLog"/>, when given, receives standard error (else it is kept for <see cref="Errors"/>).
     /// Every child still running when this process exits is killed.
     /// </summary>
-    public static ChildProcess Start(Assembly assembly, IEnumerable<string> args, Action<string>? onOutput, TextWriter? errorLog)
+    public static ChildProcess Start(Assembly assembly, IEnumerable<string> args, Action<string>? onOutput, TextWriter? errorLog) =>
+        Start(assembly, args, environment: null, onOutput, errorLog);
+
+    /// <summary>
+    /// Starts <c>dotnet &lt;assembly&gt; args...</c> with <paramref name="environment"/> added to the inherited environment
+    /// (a <see langword="null"/> value removes the variable), e.g. <c>TZ</c> to run the child in another time zone.
+    /// </summary>
+    public static ChildProcess Start(Assembly assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment) =>
+        Start(assembly, args, environment, onOutput: null, errorLog: null);
+
+    private static ChildProcess Start(Assembly assembly, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment, Action<string>? onOutput, TextWriter? errorLog)
     {
         ArgumentNullException.ThrowIfNull(assembly);
         var info = new ProcessStartInfo("dotnet")
@@ -37,6 +47,13 @@ public sealed class ChildProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+                info.Environment.Remove(name);
+            else
+                info.Environment[name] = value;
+        }
         info.ArgumentList.Add("exec");
         info.ArgumentList.Add(assembly.Location);
         foreach (var arg in args)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Polly;
 using Polly.Retry;
 
@@ -9,6 +10,14 @@ namespace Tosc;
 /// </summary>
 internal sealed class BackendCalls
 {
+    /// <summary>
+    /// How long reading back after a commit in doubt keeps retrying transient failures. A store that keeps a read
+    /// waiting longer than this is not answering (a frozen server holds every call for a whole operation timeout), and
+    /// retrying such reads with the timeout each kept the committing caller waiting half a minute; quick failures,
+    /// such as a dropped connection, are still retried within it.
+    /// </summary>
+    internal static readonly TimeSpan ReadBackRetryWindow = TimeSpan.FromSeconds(1);
+
     private readonly IBackend _backend;
     private readonly ResiliencePipeline _reads;
     private readonly int _attempts;
@@ -151,11 +160,29 @@ internal sealed class BackendCalls
     {
         try
         {
-            return await ReadAsync(async, cancellationToken).ConfigureAwait(false);
+            return await ReadForSettlingAsync(
+                static (backend, async, token) => async ? backend.ReadAsync(token) : new(backend.Read(token)), _backend, async, cancellationToken).ConfigureAwait(false);
         }
         catch (BackendException readFailure)
         {
             throw new CommitOutcomeUnknownException(new AggregateException(writeFailure, readFailure));
+        }
+    }
+
+    /// <summary>A read that settles a commit in doubt: transient failures are retried only within <see cref="ReadBackRetryWindow"/>.</summary>
+    private async ValueTask<T> ReadForSettlingAsync<T, TBackend>(Func<TBackend, bool, CancellationToken, ValueTask<T>> read, TBackend backend, bool async, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await read(backend, async, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BackendException e) when (e.IsTransient && attempt < _attempts && Stopwatch.GetElapsedTime(started) < ReadBackRetryWindow)
+            {
+                await PauseAsync(attempt, async, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -225,7 +252,8 @@ internal sealed class BackendCalls
             LogSlice slice;
             try
             {
-                slice = await calls.ReadLogAsync(expectedVersion, async, cancellationToken).ConfigureAwait(false);
+                slice = await calls.ReadForSettlingAsync(
+                    (log, async, token) => async ? log.ReadLogAsync(expectedVersion, token) : new(log.ReadLog(expectedVersion, token)), _log, async, cancellationToken).ConfigureAwait(false);
             }
             catch (BackendException readFailure)
             {

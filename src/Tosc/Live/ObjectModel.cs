@@ -27,11 +27,15 @@ internal sealed class ObjectModel
     private static readonly ProxyGenerator s_generator = new();
     private static readonly ProxyGenerationOptions s_proxyOptions = new(LiveObjectHook.Instance);
 
+    // Collections that change in place and have no read-only form of the same type (see CheckValue).
+    private static readonly HashSet<Type> s_mutableDefinitions = [typeof(List<>), typeof(HashSet<>), typeof(Dictionary<,>), typeof(DList<>), typeof(DSet<>), typeof(DDict<,>)];
+
     private readonly Dictionary<RuntimeMethodHandle, int> _accessors = [];
     private Func<IInterceptor[], object>? _createProxy;
     private Func<object>? _createPlain;
     private ConstructorInfo? _valueConstructor;
     private int[] _constructorSlots = [];
+    private bool? _holdsCollections;
 
     private ObjectModel(Type type)
     {
@@ -43,7 +47,10 @@ internal sealed class ObjectModel
         if (Kind == ObjectKind.Live)
             LiveError = CheckLive(type, Properties);
         if (Kind == ObjectKind.Value)
+        {
+            ValueError = CheckValue(type, Properties);
             PrepareValueConstruction();
+        }
         for (var i = 0; i < Properties.Length; i++)
         {
             var info = Properties[i].Info;
@@ -66,6 +73,12 @@ internal sealed class ObjectModel
 
     /// <summary>Why the type cannot be tracked live (names the type and member), or null.</summary>
     public string? LiveError { get; }
+
+    /// <summary>Why the immutable value type could change in place, which the store would never see (names the member), or null.</summary>
+    public string? ValueError { get; }
+
+    /// <summary>Whether an immutable value's members can hold collections or objects, which <see cref="ObjectWriting.Freeze"/> copies.</summary>
+    public bool HoldsCollections => _holdsCollections ??= Properties.Any(p => p.Codec.Freezes);
 
     public static ObjectModel For(Type type) => s_models.GetOrAdd(type, static t => new ObjectModel(t));
 
@@ -242,6 +255,64 @@ internal sealed class ObjectModel
             }
         }
         return null;
+    }
+
+    // A record, struct or init-only class is stored as an immutable value and replaced whole: Tosc records no change
+    // inside it. So nothing inside one may change in place, or the change would show in this process and never be
+    // stored. Collections declared as interfaces are made read-only (a change throws NotSupportedException, as .NET's
+    // own read-only collections do); a concrete List, Dictionary, HashSet, array or Tosc live collection cannot be, so it
+    // is refused here with the declaration to use instead, which is stored the same way (stores written before stay
+    // readable once the declaration changes). A public setter on a class value is refused too: structs are copied
+    // whenever they are read, so setting one of their properties never looks stored.
+    private static string? CheckValue(Type type, PropertyModel[] properties)
+    {
+        var name = TypeNames.Display(type);
+        foreach (var property in properties)
+        {
+            var info = property.Info;
+            var member = $"{name}.{info.Name}";
+            if (!type.IsValueType && info.SetMethod is { IsPublic: true } && !IsInitOnly(info))
+                return $"Tosc stores {name} as an immutable value (replaced whole), but {member} has a public setter: setting it on a stored {name} would change only this process's copy, never the store. " +
+                       $"Make it {{ get; init; }} and assign a new {name} (a `with` expression) to change it.";
+            if (ChangesInPlace(property.Type))
+                return $"Tosc cannot store {member} inside the immutable value {name}: {TypeNames.Display(property.Type)} can be changed in place, and such a change would show in this process but never be stored. " +
+                       $"Declare it as {ReadOnlyForm(property.Type)} (stored the same way, so stores written before stay readable) and assign a new {name} to change it.";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a member type, or a type it holds, is a collection that can change in place and cannot be made read-only.
+    /// The application's own types are checked by their own models.
+    /// </summary>
+    private static bool ChangesInPlace(Type type) =>
+        type.IsArray || type == typeof(DByteArray) || type == typeof(DCounter) || (type.IsGenericType && s_mutableDefinitions.Contains(type.GetGenericTypeDefinition()))
+        || (type.IsGenericType && !IsUserType(type) && type.GetGenericArguments().Any(ChangesInPlace));
+
+    /// <summary>The type to declare instead: each mutable collection replaced by the read-only form stored the same way.</summary>
+    private static string ReadOnlyForm(Type type)
+    {
+        if (type == typeof(DByteArray))
+            return "IReadOnlyList<byte>";
+        if (type == typeof(DCounter))
+            return "long";
+        if (type.IsArray)
+            return $"ImmutableArray<{ReadOnlyForm(type.GetElementType()!)}>";
+        if (Nullable.GetUnderlyingType(type) is { } underlying)
+            return ReadOnlyForm(underlying) + "?";
+        if (!type.IsGenericType)
+            return TypeNames.Display(type);
+        var arguments = string.Join(", ", type.GetGenericArguments().Select(ReadOnlyForm));
+        var definition = type.GetGenericTypeDefinition();
+        if (definition == typeof(List<>) || definition == typeof(DList<>))
+            return $"IReadOnlyList<{arguments}>";
+        if (definition == typeof(HashSet<>) || definition == typeof(DSet<>))
+            return $"IReadOnlySet<{arguments}>";
+        if (definition == typeof(Dictionary<,>) || definition == typeof(DDict<,>))
+            return $"IReadOnlyDictionary<{arguments}>";
+        var display = TypeNames.Display(definition);
+        var tick = display.IndexOf('<', StringComparison.Ordinal);
+        return $"{(tick < 0 ? display : display[..tick])}<{arguments}>";
     }
 
     private void PrepareValueConstruction()

@@ -77,6 +77,8 @@ internal static class Codecs
             return Activator.CreateInstance(typeof(NullableCodec<>).MakeGenericType(underlying))!;
         if (type.IsArray && type.GetArrayRank() == 1)
             return Activator.CreateInstance(typeof(ArrayCodec<>).MakeGenericType(type.GetElementType()!))!;
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(System.Collections.Immutable.ImmutableArray<>))
+            return Activator.CreateInstance(typeof(ImmutableArrayCodec<>).MakeGenericType(type.GetGenericArguments()))!;
         switch (CollectionShape(type))
         {
             case (Shape.Bytes, _):

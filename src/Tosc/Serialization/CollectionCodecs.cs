@@ -1,3 +1,6 @@
+using System.Collections.Immutable;
+using System.Collections.ObjectModel;
+using System.Runtime.InteropServices;
 using Tosc.Live;
 
 namespace Tosc.Serialization;
@@ -76,7 +79,14 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
     // stand there), like an array. Changes inside it are not tracked; assigning a new one is.
     private static readonly bool s_plainDeclared = !typeof(TDecl).IsAssignableFrom(typeof(TNode));
 
+    // Inside an immutable value (a record...) the declared interface holds a read-only collection: see ObjectModel.CheckValue.
+    private readonly bool _readOnlyInValues;
+
+    protected SequenceCodec(Type readOnlyType) => _readOnlyInValues = typeof(TDecl).IsAssignableFrom(readOnlyType);
+
     public override bool MayHoldNodes => true;
+
+    public override bool Freezes => _readOnlyInValues;
 
     protected abstract sbyte Kind { get; }
 
@@ -93,6 +103,9 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
     protected virtual void CheckNewItem(T item)
     {
     }
+
+    /// <summary>The read-only collection over <paramref name="items"/> that stands inside immutable values.</summary>
+    protected abstract object ReadOnly(TContent items);
 
     public override void Write(ref GraphWriter writer, TDecl value)
     {
@@ -156,7 +169,17 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
         context.Leave();
         if (reused is not null)
             context.SwapLater(reused, items);
-        return typed;
+        return context.ValueDepth > 0 && _readOnlyInValues ? (TDecl)ReadOnly(items) : typed;
+    }
+
+    public override TDecl Freeze(TDecl value)
+    {
+        if (value is null || !_readOnlyInValues)
+            return value;
+        var items = NewContent(value is ICollection<T> collection ? collection.Count : 4);
+        foreach (var item in value)
+            items.Add(ItemCodec.Freeze(item));
+        return (TDecl)ReadOnly(items);
     }
 
     public override TDecl ToLive(TDecl value, Manager owner)
@@ -203,6 +226,13 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
 /// <summary>Lists: DList in live graphs, List in snapshots.</summary>
 internal sealed class ListCodec<TDecl, T> : SequenceCodec<TDecl, T, DList<T>, List<T>> where TDecl : IEnumerable<T>?
 {
+    public ListCodec()
+        : base(typeof(ReadOnlyCollection<T>))
+    {
+    }
+
+    protected override object ReadOnly(List<T> items) => items.AsReadOnly();
+
     protected override sbyte Kind => WireFormat.ListNode;
 
     protected override List<T> NewContent(int capacity) => new(capacity);
@@ -231,7 +261,12 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
     // A concrete Dictionary<TKey, TValue> is declared: a plain value inside the graph (see SequenceCodec).
     private static readonly bool s_plainDeclared = !typeof(TDecl).IsAssignableFrom(typeof(DDict<TKey, TValue>));
 
+    // Inside an immutable value (a record...) the declared interface holds a read-only dictionary: see ObjectModel.CheckValue.
+    private static readonly bool s_readOnlyInValues = typeof(TDecl).IsAssignableFrom(typeof(ReadOnlyDictionary<TKey, TValue>));
+
     public override bool MayHoldNodes => true;
+
+    public override bool Freezes => s_readOnlyInValues;
 
     public override void Write(ref GraphWriter writer, TDecl value)
     {
@@ -311,7 +346,17 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
         context.Leave();
         if (reused is not null)
             context.SwapLater(reused, items);
-        return typed;
+        return context.ValueDepth > 0 && s_readOnlyInValues ? (TDecl)(object)items.AsReadOnly() : typed;
+    }
+
+    public override TDecl Freeze(TDecl value)
+    {
+        if (value is null || !s_readOnlyInValues)
+            return value;
+        var items = new Dictionary<TKey, TValue>();
+        foreach (var (key, item) in value)
+            items[key] = s_values.Freeze(item);
+        return (TDecl)(object)items.AsReadOnly();
     }
 
     public override TDecl ToLive(TDecl value, Manager owner)
@@ -359,6 +404,13 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
 /// <summary>Sets: DSet in live graphs, HashSet in snapshots.</summary>
 internal sealed class SetCodec<TDecl, T> : SequenceCodec<TDecl, T, DSet<T>, HashSet<T>> where TDecl : IEnumerable<T>?
 {
+    public SetCodec()
+        : base(typeof(ReadOnlySet<T>))
+    {
+    }
+
+    protected override object ReadOnly(HashSet<T> items) => new ReadOnlySet<T>(items);
+
     protected override sbyte Kind => WireFormat.SetNode;
 
     protected override void CheckNewItem(T item) => MutableKeys.Check(item, element: true);
@@ -384,7 +436,12 @@ internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IE
     // A concrete List<byte> is declared: a plain value inside the graph (see SequenceCodec).
     private static readonly bool s_plainDeclared = !typeof(TDecl).IsAssignableFrom(typeof(DByteArray));
 
+    // Inside an immutable value (a record...) the declared interface holds read-only bytes: see ObjectModel.CheckValue.
+    private static readonly bool s_readOnlyInValues = typeof(TDecl).IsAssignableFrom(typeof(ReadOnlyCollection<byte>));
+
     public override bool MayHoldNodes => true;
+
+    public override bool Freezes => s_readOnlyInValues;
 
     public override void Write(ref GraphWriter writer, TDecl value)
     {
@@ -415,7 +472,11 @@ internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IE
         var context = reader.Context;
         var bytes = reader.Msg.ReadBinary().ToArray();
         object result;
-        if (context.BuildsLive && !s_plainDeclared)
+        if (context.ValueDepth > 0 && s_readOnlyInValues)
+        {
+            result = Array.AsReadOnly(bytes);
+        }
+        else if (context.BuildsLive && !s_plainDeclared)
         {
             var reused = context.Reuse<DByteArray>(id);
             if (reused is not null)
@@ -429,6 +490,9 @@ internal sealed class BytesNodeCodec<TDecl> : ValueCodec<TDecl> where TDecl : IE
         context.Remember(id, result, offset);
         return NodeReading.As<TDecl>(result, offset);
     }
+
+    public override TDecl Freeze(TDecl value) =>
+        value is null || !s_readOnlyInValues ? value : (TDecl)(object)Array.AsReadOnly(value.ToArray());
 
     public override TDecl ToLive(TDecl value, Manager owner)
     {
@@ -555,4 +619,30 @@ internal sealed class CounterCodec : ValueCodec<DCounter?>
         fresh.Join(owner);
         return new DCounter(value.Stored, fresh);
     }
+}
+
+/// <summary>
+/// ImmutableArray&lt;T&gt;: stored exactly as T[] is (ImmutableArray&lt;byte&gt; as byte[]), so a member can move from
+/// an array to it, the way to keep an array inside a record, without a change to the stored bytes.
+/// </summary>
+internal sealed class ImmutableArrayCodec<T> : ValueCodec<ImmutableArray<T>>
+{
+    private static readonly ValueCodec<T[]> s_array = Codecs.Get<T[]>();
+    private static readonly ValueCodec<T> s_items = Codecs.Get<T>();
+
+    public override bool Freezes => s_items.Freezes;
+
+    public override void Write(ref GraphWriter writer, ImmutableArray<T> value)
+    {
+        if (value.IsDefault)
+            writer.Msg.WriteNil();
+        else
+            s_array.Write(ref writer, ImmutableCollectionsMarshal.AsArray(value)!);
+    }
+
+    public override ImmutableArray<T> Read(ref GraphReader reader) =>
+        s_array.Read(ref reader) is { } items ? ImmutableCollectionsMarshal.AsImmutableArray(items) : default;
+
+    public override ImmutableArray<T> Freeze(ImmutableArray<T> value) =>
+        value.IsDefault || !s_items.Freezes ? value : ImmutableArray.CreateRange(value, s_items.Freeze);
 }

@@ -12,6 +12,8 @@ internal sealed class DynamicCodec : ValueCodec<object?>
 {
     public override bool MayHoldNodes => true;
 
+    public override bool Freezes => true;
+
     public override void Write(ref GraphWriter writer, object? value)
     {
         ref var msg = ref writer.Msg;
@@ -113,6 +115,14 @@ internal sealed class DynamicCodec : ValueCodec<object?>
             return value;
         var type = value is IProxyTargetAccessor ? ProxyUtil.GetUnproxiedType(value) : value.GetType();
         return Codecs.For(type).ToLiveBoxed(value, owner);
+    }
+
+    public override object? Freeze(object? value)
+    {
+        if (value is null || value is string || value.GetType().IsPrimitive || value is Enum)
+            return value;
+        var type = value is IProxyTargetAccessor ? ProxyUtil.GetUnproxiedType(value) : value.GetType();
+        return Codecs.For(type).FreezeBoxed(value);
     }
 
     private static object ReadNaturalInteger(ref WireReader msg)

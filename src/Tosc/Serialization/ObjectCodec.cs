@@ -11,6 +11,8 @@ internal sealed class ObjectCodec<T> : ValueCodec<T>
 {
     public override bool MayHoldNodes => true;
 
+    public override bool Freezes => true;
+
     public override void Write(ref GraphWriter writer, T value)
     {
         if (value is null)
@@ -29,12 +31,18 @@ internal sealed class ObjectCodec<T> : ValueCodec<T>
     }
 
     public override T ToLive(T value, Manager owner) => value is null ? value : (T)ObjectWriting.ToLive(value, owner);
+
+    public override T Freeze(T value) =>
+        value is null || ObjectModel.Of(value) is not { Kind: ObjectKind.Value } model ? value : (T)ObjectWriting.Freeze(value, model);
 }
 
 internal static class ObjectWriting
 {
     [ThreadStatic]
     private static Dictionary<object, object>? t_converting;
+
+    [ThreadStatic]
+    private static int t_freezeDepth;
 
     public static void Write(ref GraphWriter writer, object value)
     {
@@ -60,6 +68,8 @@ internal static class ObjectWriting
                 writer.Leave();
                 return;
             case ObjectKind.Value:
+                if (model.ValueError is not null)
+                    throw new ArgumentException(model.ValueError);
                 writer.Msg.WriteArrayHeader(3);
                 writer.Msg.WriteExtension(WireFormat.ValueObject, [0]);
                 writer.WriteTypeName(model.Name);
@@ -94,7 +104,7 @@ internal static class ObjectWriting
     /// <summary>
     /// The live form of a user object inside <paramref name="owner"/>: itself when it is already live there,
     /// adopted when it belongs to no graph, otherwise a new proxy holding a live copy of its properties.
-    /// Immutable values stay as they are.
+    /// Immutable values are frozen (<see cref="Freeze"/>).
     /// </summary>
     public static object ToLive(object value, Manager owner)
     {
@@ -113,7 +123,7 @@ internal static class ObjectWriting
         }
         var model = node?.Model ?? ObjectModel.For(value.GetType());
         if (model.Kind == ObjectKind.Value)
-            return value;
+            return Freeze(value, model);
         model.ThrowIfNotLive();
         var top = t_converting is null;
         t_converting ??= new Dictionary<object, object>(ReferenceEqualityComparer.Instance);
@@ -143,6 +153,43 @@ internal static class ObjectWriting
         {
             if (top)
                 t_converting = null;
+        }
+    }
+
+    /// <summary>
+    /// An immutable value as a graph holds it: rebuilt with read-only copies of the collections inside (the form every
+    /// reader decodes), so the caller's own lists cannot change what the graph shows without the store ever seeing it.
+    /// Values holding no collection or object are kept as they are.
+    /// </summary>
+    public static object Freeze(object value, ObjectModel model)
+    {
+        if (model.ValueError is not null)
+            throw new ArgumentException(model.ValueError);
+        if (!model.HoldsCollections)
+            return value;
+        var properties = model.Properties;
+        var values = new object?[properties.Length];
+        var present = new bool[properties.Length];
+        // A value can only be cyclic through a collection the caller changed after building it: fail as writing it would.
+        if (t_freezeDepth >= WireFormat.MaxDepth)
+            throw new ArgumentException($"The value nests deeper than {WireFormat.MaxDepth} levels (is an immutable value cyclic?).");
+        t_freezeDepth++;
+        try
+        {
+            for (var i = 0; i < properties.Length; i++)
+            {
+                values[i] = properties[i].Codec.FreezeBoxed(properties[i].GetFromPlain(value));
+                present[i] = true;
+            }
+            return model.CreateValue(values, present);
+        }
+        catch (System.Reflection.TargetInvocationException e)
+        {
+            throw new ArgumentException($"The constructor of {TypeNames.Display(model.Type)} rejected a read-only copy of its own values: {e.InnerException?.Message}", e.InnerException ?? e);
+        }
+        finally
+        {
+            t_freezeDepth--;
         }
     }
 }
@@ -230,6 +277,8 @@ internal static class ObjectReading
 
     private static object ReadValue(ref GraphReader reader, ObjectModel model)
     {
+        if (model.ValueError is not null)
+            throw new ArgumentException(model.ValueError);
         var context = reader.Context;
         context.ValueDepth++;
         var values = new object?[model.Properties.Length];

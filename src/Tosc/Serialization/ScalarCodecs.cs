@@ -157,11 +157,25 @@ internal sealed class DecimalCodec : ValueCodec<decimal>
 
 internal sealed class DateTimeCodec : ValueCodec<DateTime>
 {
+    // The kind byte. A local time is stored as the instant it names (its UTC ticks), so a reader in another time zone
+    // sees the same moment, shown on its own clock. Releases before this one wrote LocalWallClock (the writer's clock
+    // ticks, which a reader elsewhere took for a different instant); those bytes keep their meaning.
+    private const byte Unspecified = 0;
+    private const byte Utc = 1;
+    private const byte LocalWallClock = 2;
+    private const byte LocalInstant = 3;
+
     public override void Write(ref GraphWriter writer, DateTime value)
     {
         Span<byte> bytes = stackalloc byte[9];
-        bytes[0] = (byte)value.Kind;
-        BinaryPrimitives.WriteInt64BigEndian(bytes[1..], value.Ticks);
+        var (kind, ticks) = value.Kind switch
+        {
+            DateTimeKind.Utc => (Utc, value.Ticks),
+            DateTimeKind.Local => (LocalInstant, value.ToUniversalTime().Ticks),
+            _ => (Unspecified, value.Ticks),
+        };
+        bytes[0] = kind;
+        BinaryPrimitives.WriteInt64BigEndian(bytes[1..], ticks);
         writer.Msg.WriteExtension(WireFormat.DateTime, bytes);
     }
 
@@ -171,9 +185,16 @@ internal sealed class DateTimeCodec : ValueCodec<DateTime>
     {
         var bytes = Extensions.Read(ref msg, WireFormat.DateTime, 9, "DateTime", out var offset);
         var ticks = BinaryPrimitives.ReadInt64BigEndian(bytes[1..]);
-        if (bytes[0] > 2 || ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
+        if (ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
             throw new ToscDataException($"The stored DateTime is out of range (offset {offset}).");
-        return new DateTime(ticks, (DateTimeKind)bytes[0]);
+        return bytes[0] switch
+        {
+            Unspecified => new DateTime(ticks, DateTimeKind.Unspecified),
+            Utc => new DateTime(ticks, DateTimeKind.Utc),
+            LocalWallClock => new DateTime(ticks, DateTimeKind.Local),
+            LocalInstant => new DateTime(ticks, DateTimeKind.Utc).ToLocalTime(),
+            var kind => throw new ToscDataException($"The stored DateTime has kind {kind}, which this Tosc does not know (offset {offset})."),
+        };
     }
 }
 
@@ -253,6 +274,8 @@ internal sealed class NullableCodec<T> : ValueCodec<T?> where T : struct
 
     public override bool MayHoldNodes => _inner.MayHoldNodes;
 
+    public override bool Freezes => _inner.Freezes;
+
     public override void Write(ref GraphWriter writer, T? value)
     {
         if (value.HasValue)
@@ -262,6 +285,8 @@ internal sealed class NullableCodec<T> : ValueCodec<T?> where T : struct
     }
 
     public override T? Read(ref GraphReader reader) => reader.Msg.TryReadNil() ? null : _inner.Read(ref reader);
+
+    public override T? Freeze(T? value) => value.HasValue ? _inner.Freeze(value.GetValueOrDefault()) : value;
 }
 
 /// <summary>Enums in typed positions are their underlying integer.</summary>

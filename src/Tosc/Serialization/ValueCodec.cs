@@ -18,6 +18,12 @@ internal interface IValueCodec
 
     /// <summary>Turns a plain value into its live form inside <paramref name="owner"/> (identity for immutable values).</summary>
     object? ToLiveBoxed(object? value, Manager owner);
+
+    /// <summary>Whether <see cref="FreezeBoxed"/> can return another value: values of this type can hold collections.</summary>
+    bool Freezes { get; }
+
+    /// <inheritdoc cref="ValueCodec{T}.Freeze"/>
+    object? FreezeBoxed(object? value);
 }
 
 /// <summary>Encodes and decodes values whose declared type is <typeparamref name="T"/>, without boxing.</summary>
@@ -27,6 +33,8 @@ internal abstract class ValueCodec<T> : IValueCodec
 
     public virtual bool MayHoldNodes => false;
 
+    public virtual bool Freezes => false;
+
     public abstract void Write(ref GraphWriter writer, T value);
 
     public abstract T Read(ref GraphReader reader);
@@ -34,11 +42,19 @@ internal abstract class ValueCodec<T> : IValueCodec
     /// <summary>Turns a plain value into its live form inside <paramref name="owner"/>.</summary>
     public virtual T ToLive(T value, Manager owner) => value;
 
+    /// <summary>
+    /// The form a value takes inside an immutable value that joins a graph: collections become read-only copies, the
+    /// form a reader decodes, so the caller's own references cannot change what the graph shows.
+    /// </summary>
+    public virtual T Freeze(T value) => value;
+
     public void WriteBoxed(ref GraphWriter writer, object? value) => Write(ref writer, Cast(value));
 
     public object? ReadBoxed(ref GraphReader reader) => Read(ref reader);
 
     public object? ToLiveBoxed(object? value, Manager owner) => ToLive(Cast(value), owner);
+
+    public object? FreezeBoxed(object? value) => Freeze(Cast(value));
 
     protected static T Cast(object? value)
     {

@@ -39,7 +39,7 @@ internal static class WireFormat
     public const sbyte CounterNode = 10;  // [fixext8(10, id), int64] a DCounter     // [fixext1(9, 0), type, integer] an enum held by an object-typed member
 
     public const sbyte Decimal = 16;      // fixext16: the four int32 of decimal.GetBits, big-endian
-    public const sbyte DateTime = 17;     // ext 9: kind (0 unspecified, 1 utc, 2 local), ticks int64
+    public const sbyte DateTime = 17;     // ext 9: kind (0 unspecified, 1 utc, 2 local clock of earlier releases, 3 local as a UTC instant), ticks int64
     public const sbyte DateTimeOffset = 18; // ext 10: clock ticks int64, offset minutes int16
     public const sbyte TimeSpan = 19;     // fixext8: ticks int64
     public const sbyte Guid = 20;         // fixext16: RFC 4122 byte order

@@ -104,6 +104,16 @@ public sealed class RedisServer : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>
+    /// Freezes the server (SIGSTOP): its connections stay open and the kernel still accepts what clients send, but
+    /// nothing is answered until <see cref="Thaw"/>, like a server stuck in a long command or a paused VM. Always thaw
+    /// in a <see langword="finally"/>: a frozen server never answers, not even SHUTDOWN.
+    /// </summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Lets a frozen server run again (SIGCONT); it then answers, in order, everything sent meanwhile.</summary>
+    public void Thaw() => Signal("CONT");
+
     /// <summary>Shuts the server down and starts it again on the same port and directory; waits until it answers.</summary>
     public void Restart()
     {
@@ -153,6 +163,15 @@ public sealed class RedisServer : IDisposable
         {
             // A file still held open; the temporary folder is cleaned eventually.
         }
+    }
+
+    private void Signal(string signal)
+    {
+        if (!IsRunning)
+            throw new InvalidOperationException($"{Description} is not running.");
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, _process!.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        if (!kill.WaitForExit(StartDeadline) || kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill -{signal} of {Description} failed (exit code {(kill.HasExited ? kill.ExitCode : "none, still running")}).");
     }
 
     private void Launch()
