@@ -118,7 +118,10 @@ public sealed partial class Manager
     {
         var old = _version;
         ApplyDecoded(decoded);
-        _pendingChanged = new ChangedEventArgs(_pendingChanged?.OldVersion ?? old, _version);
+        var applied = AppliedSince(old);
+        _pendingChanged = _pendingChanged is { } earlier
+            ? new ChangedEventArgs(earlier.OldVersion, applied.NewVersion, [.. earlier.Changes, .. applied.Changes], applied.CommitId ?? earlier.CommitId)
+            : applied;
     }
 
     // Records, not a snapshot: a snapshot means the log no longer reaches back to the transaction's start, so what

@@ -48,7 +48,7 @@ public sealed partial class Manager
             return null;
         var old = Version;
         ApplyRecords(slice.Records);
-        return new ChangedEventArgs(old, Version);
+        return AppliedSince(old);
     }
 
     /// <summary>Applies log records in place, each one whole or not at all as far as decoding goes.</summary>
@@ -75,10 +75,18 @@ public sealed partial class Manager
     /// <summary>One record's operations, in order; callers hold the gate.</summary>
     private void Apply(LogRecord record, List<RecordOp> ops)
     {
+        var before = _version;
+        List<PathChange>? changes = Describing ? [] : null;
+        var paths = changes is null ? null : new Feed.PathFinder(_root);
         try
         {
             foreach (var op in ops)
-                op.Apply();
+            {
+                if (changes is null || op.Target is null)
+                    op.Apply();
+                else
+                    ApplyDescribed(op, paths!, changes);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -88,13 +96,15 @@ public sealed partial class Manager
         }
         _version = record.Version;
         NoteLease(record, ops);
+        if (changes is not null)
+            (_applied ??= []).Add(new ChangeSet(record.Version, before, record.CommitId, changes));
         ToscDiagnostics.Refreshes.Add(1);
     }
 
     /// <summary>The outermost commit of a delta-committing manager: one record appended under the version check.</summary>
     private async ValueTask<long?> AppendAsync(long baseVersion, bool async, CancellationToken cancellationToken)
     {
-        var commitId = Guid.NewGuid();
+        var commitId = _lastCommitId = Guid.NewGuid();
         var record = Protect(_ops!.Build(baseVersion, commitId));
         ToscDiagnostics.StateSize.Record(record.Length);
         var appended = await _calls.TryAppendAsync(record, baseVersion, commitId, fence => Protect(OpEncoder.Empty(baseVersion, fence)), async, cancellationToken).ConfigureAwait(false);

@@ -107,7 +107,8 @@ public sealed partial class Manager
             {
                 var data = Protect(Encode(_root, _rootType));
                 ToscDiagnostics.StateSize.Record(data.Length);
-                version = await _calls.TryWriteAsync(data, work.BaseVersion, Guid.NewGuid(), async, cancellationToken).ConfigureAwait(false);
+                _lastCommitId = Guid.NewGuid();
+                version = await _calls.TryWriteAsync(data, work.BaseVersion, _lastCommitId, async, cancellationToken).ConfigureAwait(false);
             }
         }
         catch
@@ -124,6 +125,8 @@ public sealed partial class Manager
         {
             _version = version;
             _lease = null; // a commit ends any lease, the one this manager held included
+            if (Committed is not null)
+                _pendingCommitted = new ChangedEventArgs(work.BaseVersion, version, DescribeOwn(work.Changes), _lastCommitId);
             work.ClearDirty();
             work.Forget();
         }
@@ -179,9 +182,12 @@ public sealed partial class Manager
     private void Release()
     {
         var changed = _pendingChanged;
+        var committed = _pendingCommitted;
         _pendingChanged = null;
+        _pendingCommitted = null;
         _exclusive.Release();
         RaiseChanged(changed);
+        RaiseCommitted(committed);
     }
 
     private Transaction Nested(UnitOfWork running, FlowBox box)

@@ -456,9 +456,11 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         var changed = Apply(DecodeLive(state.Data, declared, reuse), state.SnapshotVersion, declared, oldVersion);
         CheckSnapshotProtection(state);
         if (state.Log.Count == 0)
-            return changed;
+            return changed is null ? null : WholeStateChanged(oldVersion, state.Version, state.CommitId);
         ApplyRecords(state.Log);
-        return oldVersion == state.Version ? null : new ChangedEventArgs(oldVersion, state.Version);
+        lock (Gate)
+            _applied = null; // the snapshot replaced everything: reported as one Replace at the root
+        return oldVersion == state.Version ? null : WholeStateChanged(oldVersion, state.Version, state.CommitId);
     }
 
     /// <summary>Decodes a stored state into live nodes without publishing anything (callers hold the exclusive lock).</summary>

@@ -103,10 +103,30 @@ public sealed class ChangedEventArgs : EventArgs
 {
     /// <summary>Creates the event arguments.</summary>
     public ChangedEventArgs(long? oldVersion, long? newVersion)
+        : this(oldVersion, newVersion, [], null)
     {
+    }
+
+    /// <summary>Creates the event arguments with what changed.</summary>
+    public ChangedEventArgs(long? oldVersion, long? newVersion, IReadOnlyList<PathChange> changes, Guid? commitId)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
         OldVersion = oldVersion;
         NewVersion = newVersion;
+        Changes = changes;
+        CommitId = commitId;
     }
+
+    /// <summary>
+    /// What changed, path by path, in commit order (all commits applied at once, when the watcher caught up with
+    /// several). Computed only while someone handles the event. A whole state read instead of log records (a backend
+    /// without a log, or a log compacted past this manager's version) is one <see cref="PathChangeKind.Replace"/> at
+    /// the root (path "").
+    /// </summary>
+    public IReadOnlyList<PathChange> Changes { get; }
+
+    /// <summary>The id of the newest commit applied, when the store keeps it.</summary>
+    public Guid? CommitId { get; }
 
     /// <summary>The version the live objects showed before.</summary>
     public long? OldVersion { get; }

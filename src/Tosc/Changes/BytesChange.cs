@@ -27,6 +27,10 @@ internal sealed class BytesChange : Change
     // Every change of a byte array reads it whole, so a rebase replays it only on the bytes it was first made on.
     public override void Redo() => _apply(_bytes);
 
+    // The bytes before are not kept whole (only the part a write overwrote): the feed reports the content after.
+    public override (object At, PathChangeKind Kind, object? Old, object? New) Describe() =>
+        (Conflicts.Slot.All, PathChangeKind.Replace, null, _bytes);
+
     public override void WriteOp(ref GraphWriter writer)
     {
         // A byte array is one value to its readers: its content after the write, whole.

@@ -22,6 +22,12 @@ internal abstract class Change
     /// </summary>
     public abstract void Redo();
 
+    /// <summary>
+    /// The change as the feed reports it, once committed: where in its node (for <see cref="ILiveNode.Inspect"/>), what
+    /// it did, and the values before and after (live ones: the caller detaches them).
+    /// </summary>
+    public abstract (object At, PathChangeKind Kind, object? Old, object? New) Describe();
+
     /// <summary>The values this change took out of the graph (replaced, removed or cleared).</summary>
     public virtual IEnumerable<object?> Removed() => [];
 

@@ -1,4 +1,5 @@
 using MessagePack;
+using Tosc.Live;
 using Tosc.Serialization;
 
 namespace Tosc.Changes;
@@ -9,6 +10,9 @@ internal sealed class CounterChange(DCounter counter, long delta) : Change(count
     public override void Undo() => counter.Add(-delta);
 
     public override void Redo() => counter.Add(delta);
+
+    public override (object At, PathChangeKind Kind, object? Old, object? New) Describe() =>
+        ("Value", PathChangeKind.Set, counter.Stored - delta, counter.Stored);
 
     public override void WriteOp(ref GraphWriter writer)
     {

@@ -67,6 +67,13 @@ internal sealed class DictChange<TKey, TValue> : Change where TKey : notnull
         }
     }
 
+    public override (object At, PathChangeKind Kind, object? Old, object? New) Describe() => _kind switch
+    {
+        Kind.Set => (_key, _hadOld ? PathChangeKind.Set : PathChangeKind.Insert, _hadOld ? _old : null, _new),
+        Kind.Remove => (_key, PathChangeKind.Remove, _old, null),
+        _ => (Conflicts.Slot.All, PathChangeKind.Clear, _oldItems, new Dictionary<TKey, TValue>()),
+    };
+
     public override IEnumerable<object?> Removed() =>
         !Codecs.Get<TValue>().MayHoldNodes ? [] : _kind == Kind.Clear ? _oldItems!.Values.Cast<object?>() : _hadOld ? [_old] : [];
 

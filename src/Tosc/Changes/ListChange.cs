@@ -100,6 +100,15 @@ internal sealed class ListChange<T> : Change
         }
     }
 
+    public override (object At, PathChangeKind Kind, object? Old, object? New) Describe() => _kind switch
+    {
+        Kind.Set => (_index, PathChangeKind.Set, _old, _new),
+        Kind.Insert or Kind.Append => (_index, PathChangeKind.Insert, null, _new),
+        Kind.RemoveAt => (_index, PathChangeKind.Remove, _old, null),
+        Kind.Clear => (Conflicts.Slot.All, PathChangeKind.Clear, _oldItems, new List<T>()),
+        _ => (Conflicts.Slot.All, PathChangeKind.Replace, _oldItems, _list.Items),
+    };
+
     public override IEnumerable<object?> Removed() => !Codecs.Get<T>().MayHoldNodes ? [] : _kind switch
     {
         Kind.Set or Kind.RemoveAt => [_old],

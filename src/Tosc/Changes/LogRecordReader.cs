@@ -87,7 +87,7 @@ internal static class LogRecordReader
                 index[added.Header.Id] = added;
         }
         if (context.Pending.Count == 0)
-            return new RecordOp(target, written, apply);
+            return new RecordOp(target, written, apply) { Target = node };
         var swaps = context.Pending.ToArray();
         return new RecordOp(target, written, () =>
         {
@@ -95,13 +95,16 @@ internal static class LogRecordReader
             foreach (var (swapped, content) in swaps)
                 swapped.ReplaceContent(content);
             apply();
-        });
+        }) { Target = node };
     }
 }
 
 /// <summary>One decoded operation of a log record: the node it names, the part it writes, and its application.</summary>
 internal sealed record RecordOp(long Node, Conflicts.OpTarget Written, Action Apply)
 {
+    /// <summary>The node the operation changes (null for a lease).</summary>
+    public ILiveNode? Target { get; init; }
+
     /// <summary>For a lease operation: who asked to commit next, and for how long.</summary>
     public (Guid Holder, TimeSpan Duration)? Lease { get; init; }
 }

@@ -28,6 +28,9 @@ internal sealed class PropertyChange : Change
         _node.Slots[_slot] = _new;
     }
 
+    public override (object At, PathChangeKind Kind, object? Old, object? New) Describe() =>
+        (_node.Model.Properties[_slot].Name, PathChangeKind.Set, _old, _new);
+
     public override IEnumerable<object?> Removed() => _node.Model.Properties[_slot].Codec.MayHoldNodes ? [_old] : [];
 
     public override void WriteOp(ref GraphWriter writer)

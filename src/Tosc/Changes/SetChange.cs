@@ -53,6 +53,11 @@ internal sealed class SetChange<T> : Change
             _set.WritableItems.Remove(_item);
     }
 
+    public override (object At, PathChangeKind Kind, object? Old, object? New) Describe() =>
+        _newItems is not null
+            ? (Conflicts.Slot.All, _newItems.Count == 0 ? PathChangeKind.Clear : PathChangeKind.Replace, _oldItems, _newItems)
+            : (_item!, _added ? PathChangeKind.Insert : PathChangeKind.Remove, _added ? null : _item, _added ? _item : null);
+
     public override IEnumerable<object?> Removed() =>
         !Codecs.Get<T>().MayHoldNodes ? [] : _newItems is not null ? _oldItems!.Except(_newItems).Cast<object?>() : _added ? [] : [_item];
 

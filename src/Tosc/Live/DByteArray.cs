@@ -176,12 +176,14 @@ public sealed class DByteArray : IList<byte>, IReadOnlyList<byte>, ILiveNode
 
     string ILiveNode.Describe(object slot) => "";
 
+    (string Step, bool Present, object? Value) ILiveNode.Inspect(object at) => ("", true, _data.AsSpan(0, _length).ToArray());
+
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         if (kind != OpKind.Content)
             throw OpReading.Unexpected(kind, this);
         var bytes = reader.Msg.ReadBinary().ToArray();
-        written = OpTarget.Whole;
+        written = OpTarget.Whole with { At = Slot.All };
         return () => ((ILiveNode)this).ReplaceContent(bytes);
     }
 

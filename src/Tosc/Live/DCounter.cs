@@ -86,12 +86,14 @@ public sealed class DCounter : ILiveNode
 
     void ILiveNode.ReplaceContent(object content) => _value = (long)content;
 
+    (string Step, bool Present, object? Value) ILiveNode.Inspect(object at) => ("", true, _value);
+
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         if (kind != OpKind.Increment)
             throw OpReading.Unexpected(kind, this);
         var delta = reader.Msg.ReadInt64();
-        written = new OpTarget(ValueSlot);
+        written = new OpTarget(ValueSlot) { At = ValueSlot };
         return () => Add(delta);
     }
 

@@ -244,6 +244,14 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
 
     string ILiveNode.Describe(object slot) => Slot.Step(slot, static key => $"[{Paths.Key(key)}]");
 
+    (string Step, bool Present, object? Value) ILiveNode.Inspect(object at)
+    {
+        if (ReferenceEquals(at, Slot.All))
+            return ("", true, _items);
+        var key = (TKey)at;
+        return _items.TryGetValue(key, out var value) ? ($"[{Paths.Key(key)}]", true, value) : ($"[{Paths.Key(key)}]", false, null);
+    }
+
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         switch (kind)
@@ -252,7 +260,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             {
                 var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record sets a null dictionary key.");
                 var value = s_valueCodec.Read(ref reader);
-                written = OpTarget.Membership(key); // the key may be new
+                written = OpTarget.Membership(key, PathChangeKind.Set); // the key may be new
                 return () =>
                 {
                     _items.TryGetValue(key, out var old);
@@ -263,7 +271,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             case OpKind.Remove:
             {
                 var key = s_keyCodec.Read(ref reader) ?? throw new ToscDataException("A log record removes a null dictionary key.");
-                written = OpTarget.Membership(key);
+                written = OpTarget.Membership(key, PathChangeKind.Remove);
                 return () =>
                 {
                     if (!_items.ContainsKey(key) || !WritableItems.Remove(key, out var old))
@@ -281,7 +289,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
                     if (!items.TryAdd(key, s_valueCodec.Read(ref reader)))
                         throw new ToscDataException($"A log record holds the dictionary key '{key}' twice.");
                 }
-                written = OpTarget.Whole;
+                written = OpTarget.Whole with { At = Slot.All };
                 return () =>
                 {
                     var old = _items;

@@ -283,6 +283,15 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
 
     string ILiveNode.Describe(object slot) => Slot.Step(slot, static index => $"[{Paths.Key(index)}]");
 
+    (string Step, bool Present, object? Value) ILiveNode.Inspect(object at)
+    {
+        if (ReferenceEquals(at, Slot.All))
+            return ("", true, _items);
+        var index = ReferenceEquals(at, Slot.Count) ? _items.Count - 1 : (int)at;
+        var step = $"[{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}]";
+        return (uint)index < (uint)_items.Count ? (step, true, _items[index]) : (step, false, null);
+    }
+
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         switch (kind)
@@ -291,7 +300,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             {
                 var index = reader.Msg.ReadInt32();
                 var value = s_codec.Read(ref reader);
-                written = new OpTarget(index);
+                written = new OpTarget(index) { At = index };
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
@@ -304,7 +313,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             {
                 var index = reader.Msg.ReadInt32();
                 var value = s_codec.Read(ref reader);
-                written = new OpTarget(Slot.Positions);
+                written = new OpTarget(Slot.Positions) { Change = PathChangeKind.Insert, At = index };
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: true, this);
@@ -314,13 +323,13 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
             case OpKind.Append:
             {
                 var value = s_codec.Read(ref reader);
-                written = new OpTarget(Slot.Count);
+                written = new OpTarget(Slot.Count) { Change = PathChangeKind.Insert, At = Slot.Count };
                 return () => WritableItems.Add(value);
             }
             case OpKind.RemoveAt:
             {
                 var index = reader.Msg.ReadInt32();
-                written = new OpTarget(Slot.Positions);
+                written = new OpTarget(Slot.Positions) { Change = PathChangeKind.Remove, At = index };
                 return () =>
                 {
                     OpReading.CheckIndex(index, _items.Count, inclusiveEnd: false, this);
@@ -335,7 +344,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
                 var items = new List<T>(Math.Min(count, NodeReading.MaxInitialCapacity));
                 for (var i = 0; i < count; i++)
                     items.Add(s_codec.Read(ref reader));
-                written = OpTarget.Whole;
+                written = OpTarget.Whole with { At = Slot.All };
                 return () =>
                 {
                     var old = _items;

@@ -177,6 +177,9 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
 
     string ILiveNode.Describe(object slot) => Slot.Step(slot, static element => $"{{{Paths.Key(element)}}}");
 
+    (string Step, bool Present, object? Value) ILiveNode.Inspect(object at) =>
+        ReferenceEquals(at, Slot.All) ? ("", true, _items) : ($"{{{Paths.Key(at)}}}", _items.Contains((T)at), at);
+
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         switch (kind)
@@ -184,13 +187,13 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
             case OpKind.Add:
             {
                 var item = s_codec.Read(ref reader);
-                written = item is null ? OpTarget.Whole : OpTarget.Membership(item);
+                written = item is null ? OpTarget.Whole with { At = Slot.All } : OpTarget.Membership(item, PathChangeKind.Insert);
                 return () => WritableItems.Add(item);
             }
             case OpKind.Remove:
             {
                 var item = s_codec.Read(ref reader);
-                written = item is null ? OpTarget.Whole : OpTarget.Membership(item);
+                written = item is null ? OpTarget.Whole with { At = Slot.All } : OpTarget.Membership(item, PathChangeKind.Remove);
                 return () =>
                 {
                     if (!_items.Contains(item) || !WritableItems.Remove(item))
@@ -207,7 +210,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
                     if (!items.Add(s_codec.Read(ref reader)))
                         throw new ToscDataException("A log record holds a set element twice.");
                 }
-                written = OpTarget.Whole;
+                written = OpTarget.Whole with { At = Slot.All };
                 return () =>
                 {
                     var old = _items;

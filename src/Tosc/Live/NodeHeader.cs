@@ -82,6 +82,13 @@ internal interface ILiveNode
 
     /// <summary>A part of this node (see <see cref="Conflicts.Slot"/>) as a path step; empty for the node as a whole.</summary>
     string Describe(object slot);
+
+    /// <summary>
+    /// What stands at <paramref name="at"/> now (an index, key, member name or element; <see cref="Conflicts.Slot.All"/>
+    /// for the whole content; <see cref="Conflicts.Slot.Count"/> for a list's last element): its path step, whether it is
+    /// there, and its value (the live one: the caller detaches it). Callers hold the gate.
+    /// </summary>
+    (string Step, bool Present, object? Value) Inspect(object at);
 }
 
 /// <summary>Finds the live node behind a value the application holds.</summary>

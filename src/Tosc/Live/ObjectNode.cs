@@ -89,6 +89,13 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
 
     public string Describe(object slot) => slot is string name ? "." + name : "";
 
+    public (string Step, bool Present, object? Value) Inspect(object at)
+    {
+        var name = (string)at;
+        var slot = Model.IndexOf(System.Text.Encoding.UTF8.GetBytes(name), -1);
+        return ("." + name, true, slot >= 0 ? Slots![slot] : null);
+    }
+
     public Action ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {
         if (kind != OpKind.Set)
@@ -97,13 +104,14 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
         var slot = Model.IndexOf(name, -1);
         if (slot < 0)
         {
-            written = new OpTarget(System.Text.Encoding.UTF8.GetString(name));
+            var unknown = System.Text.Encoding.UTF8.GetString(name);
+            written = new OpTarget(unknown) { At = unknown };
             // A member a newer version of the class has: kept as stored, so this version writes it back unchanged.
             var member = new UnknownMember(name.ToArray(), reader.Msg.ReadRawValue().ToArray());
             return () => Unknown = [.. (Unknown ?? []).Where(known => !known.Name.AsSpan().SequenceEqual(member.Name)), member];
         }
         var value = Model.Properties[slot].Codec.ReadBoxed(ref reader);
-        written = new OpTarget(Model.Properties[slot].Name);
+        written = new OpTarget(Model.Properties[slot].Name) { At = Model.Properties[slot].Name };
         return () =>
         {
             var old = Slots![slot];

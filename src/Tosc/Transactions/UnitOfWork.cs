@@ -35,6 +35,8 @@ internal sealed class UnitOfWork
 
     public bool HasChanges => _changes.Count > 0;
 
+    public IReadOnlyList<Change> Changes => _changes;
+
     public int ChangeCount => _changes.Count;
 
     /// <summary>What the transaction read (and what its changes depend on), per node and part.</summary>

@@ -1,0 +1,141 @@
+using Tosc.Changes;
+using Tosc.Conflicts;
+using Tosc.Feed;
+using Tosc.Live;
+using Tosc.Serialization;
+
+namespace Tosc;
+
+/// <summary>
+/// The change feed: what each applied record (and each own commit) changed, path by path, with detached values.
+/// Described only while someone listens (Changed or Committed handlers, or a WatchAsync follower), so a manager
+/// nobody watches pays nothing for it.
+/// </summary>
+public sealed partial class Manager
+{
+    // The records applied and described since the last event took them; guarded by the gate.
+    private List<ChangeSet>? _applied;
+
+    // A manager that only follows the store for WatchAsync: it always describes.
+    private bool _follows;
+
+    // Own commits described for Committed, raised once the transaction has ended; and the id of the newest commit sent.
+    private ChangedEventArgs? _pendingCommitted;
+    private Guid _lastCommitId;
+
+    /// <summary>
+    /// Raised after this manager's own commit stored a new version, with what it changed (the same shape as
+    /// <see cref="Changed"/>, which reports other managers' commits). Raised on the committing thread, after the
+    /// transaction ended.
+    /// </summary>
+    public event EventHandler<ChangedEventArgs>? Committed;
+
+    private bool Describing => _follows || Changed is not null;
+
+    /// <summary>Applies one operation of a record and notes what it changed. Callers hold the gate.</summary>
+    private void ApplyDescribed(RecordOp op, PathFinder paths, List<PathChange> changes)
+    {
+        var node = op.Target!;
+        var at = op.Written.At ?? op.Written.First;
+        var kind = op.Written.Change;
+        var path = paths.Of(node);
+        object? old = null;
+        var existed = true;
+        if (kind is PathChangeKind.Set or PathChangeKind.Remove or PathChangeKind.Replace)
+        {
+            (_, existed, var before) = node.Inspect(at);
+            old = existed ? Detach(before) : null;
+        }
+        op.Apply();
+        var (step, _, after) = node.Inspect(at);
+        object? @new = kind is PathChangeKind.Remove ? null : Detach(after);
+        if (kind == PathChangeKind.Set && !existed)
+            kind = PathChangeKind.Insert; // a key the dictionary did not hold
+        else if (kind == PathChangeKind.Replace && @new is System.Collections.ICollection { Count: 0 })
+            kind = PathChangeKind.Clear;
+        changes.Add(new PathChange(PathFinder.Join(path, step), kind, old, @new));
+    }
+
+    /// <summary>The event for records applied since the last one (and their changes, when described).</summary>
+    private ChangedEventArgs AppliedSince(long? oldVersion)
+    {
+        List<ChangeSet>? sets;
+        lock (Gate)
+        {
+            sets = _applied;
+            _applied = null;
+        }
+        if (sets is null)
+            return new ChangedEventArgs(oldVersion, Version);
+        return new ChangedEventArgs(oldVersion, Version, [.. sets.SelectMany(set => set.Changes)], sets[^1].CommitId);
+    }
+
+    /// <summary>A whole state replaced the graph: one Replace at the root, when described.</summary>
+    private ChangedEventArgs WholeStateChanged(long? oldVersion, long? newVersion, Guid commitId) =>
+        Describing
+            ? new ChangedEventArgs(oldVersion, newVersion, [new PathChange("", PathChangeKind.Replace, null, Detach(_root))], commitId)
+            : new ChangedEventArgs(oldVersion, newVersion);
+
+    /// <summary>What a committed transaction changed, for <see cref="Committed"/>; callers hold the gate, before the changes are forgotten.</summary>
+    private List<PathChange> DescribeOwn(IReadOnlyList<Change> changes)
+    {
+        var paths = new PathFinder(_root);
+        var described = new List<PathChange>(changes.Count);
+        foreach (var change in changes)
+        {
+            var (at, kind, old, @new) = change.Describe();
+            var (step, _, _) = change.Node.Inspect(at);
+            described.Add(new PathChange(PathFinder.Join(paths.Of(change.Node), step), kind, Detach(old), Detach(@new)));
+        }
+        return described;
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="value"/> the graph does not share: scalars and immutable values as they are, live
+    /// nodes and collections as plain .NET objects (lists, dictionaries, sets, your classes without proxies).
+    /// </summary>
+    internal object? Detach(object? value)
+    {
+        switch (value)
+        {
+            case null or string:
+                return value;
+            case DCounter counter:
+                return counter.Stored;
+            case DByteArray bytes:
+                return bytes.AsSpan().ToArray();
+            case byte[] array:
+                return array.Clone();
+        }
+        var type = value.GetType();
+        if (Nodes.Of(value) is null && value is not System.Collections.IEnumerable
+            && (type.IsValueType || ObjectModel.For(type).Kind == ObjectKind.Value))
+            return value;
+        var declared = DetachedType(value);
+        var encoded = new EncodeContext(owner: null, _registry).Encode(Codecs.For(declared), value, ToscCompression.None);
+        return Decode(encoded, declared, new DecodeContext(_registry, owner: null, live: false));
+    }
+
+    /// <summary>The declared type a detached copy is read as: interfaces for collections, the user's class for a proxy.</summary>
+    private static Type DetachedType(object value)
+    {
+        var type = value is Castle.DynamicProxy.IProxyTargetAccessor ? value.GetType().BaseType! : value.GetType();
+        if (!type.IsGenericType)
+            return type;
+        var definition = type.GetGenericTypeDefinition();
+        var arguments = type.GetGenericArguments();
+        if (definition == typeof(DList<>) || definition == typeof(List<>))
+            return typeof(IList<>).MakeGenericType(arguments);
+        if (definition == typeof(DDict<,>) || definition == typeof(Dictionary<,>))
+            return typeof(IDictionary<,>).MakeGenericType(arguments);
+        if (definition == typeof(DSet<>) || definition == typeof(HashSet<>))
+            return typeof(ISet<>).MakeGenericType(arguments);
+        return type;
+    }
+
+    private void RaiseCommitted(ChangedEventArgs? committed)
+    {
+        if (committed is not null)
+            Committed?.Invoke(this, committed);
+    }
+}
