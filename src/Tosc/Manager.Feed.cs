@@ -16,6 +16,9 @@ public sealed partial class Manager
     // The records applied and described since the last event took them; guarded by the gate.
     private List<ChangeSet>? _applied;
 
+    // Binding events owed for changes applied or committed, raised once the change is done; guarded by the gate.
+    private List<Notification>? _notifications;
+
     // A manager that only follows the store for WatchAsync: it always describes.
     private bool _follows;
 
@@ -32,28 +35,101 @@ public sealed partial class Manager
 
     private bool Describing => _follows || Changed is not null;
 
-    /// <summary>Applies one operation of a record and notes what it changed. Callers hold the gate.</summary>
-    private void ApplyDescribed(RecordOp op, PathFinder paths, List<PathChange> changes)
+    /// <summary>
+    /// Applies one operation of a record and notes what it changed: a path change when described, a binding event
+    /// when its node has listeners. Callers hold the gate.
+    /// </summary>
+    private void ApplyObserved(RecordOp op, PathFinder? paths, List<PathChange>? changes)
     {
         var node = op.Target!;
         var at = op.Written.At ?? op.Written.First;
         var kind = op.Written.Change;
-        var path = paths.Of(node);
-        object? old = null;
+        var path = paths?.Of(node);
+        object? before = null;
         var existed = true;
         if (kind is PathChangeKind.Set or PathChangeKind.Remove or PathChangeKind.Replace)
-        {
-            (_, existed, var before) = node.Inspect(at);
-            old = existed ? Detach(before) : null;
-        }
+            (_, existed, before) = node.Inspect(at);
         op.Apply();
         var (step, _, after) = node.Inspect(at);
-        object? @new = kind is PathChangeKind.Remove ? null : Detach(after);
+        if (kind == PathChangeKind.Remove)
+            after = null;
         if (kind == PathChangeKind.Set && !existed)
             kind = PathChangeKind.Insert; // a key the dictionary did not hold
-        else if (kind == PathChangeKind.Replace && @new is System.Collections.ICollection { Count: 0 })
+        else if (kind == PathChangeKind.Replace && after is System.Collections.ICollection { Count: 0 })
             kind = PathChangeKind.Clear;
-        changes.Add(new PathChange(PathFinder.Join(path, step), kind, old, @new));
+        if (changes is not null)
+            changes.Add(new PathChange(PathFinder.Join(path!, step), kind, existed ? Detach(before) : null, Detach(after)));
+        if (node is IObservableNode { HasListeners: true } observed)
+        {
+            // An append names the list's end: the index it took is in the step ("[n]").
+            var position = ReferenceEquals(at, Slot.Count) ? int.Parse(step.AsSpan(1, step.Length - 2), System.Globalization.CultureInfo.InvariantCulture) : at;
+            Notify(new Notification(observed, kind, position, before, after));
+        }
+    }
+
+    /// <summary>Owes a binding event, raised once the change is done (<see cref="DispatchNotifications"/>). Callers hold the gate.</summary>
+    private void Notify(Notification notification) => (_notifications ??= []).Add(notification);
+
+    /// <summary>Whole contents were swapped in (a whole state read): every observed node gets a reset. Callers hold the gate.</summary>
+    private void NotifyReplaced(IEnumerable<ILiveNode> nodes)
+    {
+        foreach (var node in nodes)
+        {
+            if (node is IObservableNode { HasListeners: true } observed)
+                Notify(new Notification(observed, PathChangeKind.Replace, null, null, null));
+        }
+    }
+
+    /// <summary>Binding events for the changes of a committed transaction. Callers hold the gate.</summary>
+    private void NotifyCommitted(IReadOnlyList<Change> changes)
+    {
+        foreach (var change in changes)
+        {
+            if (change.Node is IObservableNode { HasListeners: true } observed)
+            {
+                var (at, kind, old, @new) = change.Describe();
+                Notify(new Notification(observed, kind, at, old, @new));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Raises the binding events owed so far, in order, outside every lock: posted to
+    /// <see cref="ManagerOptions.SynchronizationContext"/> when one is set, else here.
+    /// </summary>
+    private void DispatchNotifications()
+    {
+        List<Notification>? owed;
+        lock (Gate)
+        {
+            owed = _notifications;
+            _notifications = null;
+        }
+        if (owed is null)
+            return;
+        OnContext(() =>
+        {
+            foreach (var (node, kind, at, old, @new) in owed)
+            {
+                try
+                {
+                    node.Notify(kind, at, old, @new);
+                }
+                catch (Exception e)
+                {
+                    Diagnostics.ToscLog.ChangedHandlerFailed(_logger, e);
+                }
+            }
+        });
+    }
+
+    /// <summary>Runs <paramref name="raise"/> on the configured synchronization context, or here when there is none.</summary>
+    private void OnContext(Action raise)
+    {
+        if (_options.SynchronizationContext is { } context)
+            context.Post(static state => ((Action)state!)(), raise);
+        else
+            raise();
     }
 
     /// <summary>The event for records applied since the last one (and their changes, when described).</summary>
@@ -135,7 +211,18 @@ public sealed partial class Manager
 
     private void RaiseCommitted(ChangedEventArgs? committed)
     {
-        if (committed is not null)
-            Committed?.Invoke(this, committed);
+        if (committed is null || Committed is not { } handlers)
+            return;
+        OnContext(() =>
+        {
+            try
+            {
+                handlers.Invoke(this, committed);
+            }
+            catch (Exception e)
+            {
+                Diagnostics.ToscLog.ChangedHandlerFailed(_logger, e);
+            }
+        });
     }
 }

@@ -82,10 +82,10 @@ public sealed partial class Manager
         {
             foreach (var op in ops)
             {
-                if (changes is null || op.Target is null)
+                if (op.Target is null || (changes is null && op.Target is not Feed.IObservableNode { HasListeners: true }))
                     op.Apply();
                 else
-                    ApplyDescribed(op, paths!, changes);
+                    ApplyObserved(op, paths, changes);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)

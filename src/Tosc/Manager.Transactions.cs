@@ -127,6 +127,7 @@ public sealed partial class Manager
             _lease = null; // a commit ends any lease, the one this manager held included
             if (Committed is not null)
                 _pendingCommitted = new ChangedEventArgs(work.BaseVersion, version, DescribeOwn(work.Changes), _lastCommitId);
+            NotifyCommitted(work.Changes);
             work.ClearDirty();
             work.Forget();
         }
@@ -188,6 +189,7 @@ public sealed partial class Manager
         _exclusive.Release();
         RaiseChanged(changed);
         RaiseCommitted(committed);
+        DispatchNotifications();
     }
 
     private Transaction Nested(UnitOfWork running, FlowBox box)

@@ -479,6 +479,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         {
             foreach (var (node, content) in context.Pending)
                 node.ReplaceContent(content);
+            NotifyReplaced(context.Pending.Select(pending => pending.Item1));
             if (existing is not null)
             {
                 foreach (var gone in existing.Values)
@@ -553,16 +554,20 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
 
     private void RaiseChanged(ChangedEventArgs? changed)
     {
-        if (changed is null)
+        DispatchNotifications();
+        if (changed is null || Changed is not { } handlers)
             return;
-        try
+        OnContext(() =>
         {
-            Changed?.Invoke(this, changed);
-        }
-        catch (Exception e)
-        {
-            ToscLog.ChangedHandlerFailed(_logger, e);
-        }
+            try
+            {
+                handlers.Invoke(this, changed);
+            }
+            catch (Exception e)
+            {
+                ToscLog.ChangedHandlerFailed(_logger, e);
+            }
+        });
     }
 
     private sealed record DecodedState(object? Root, DecodeContext Context, Dictionary<long, ILiveNode>? Existing);

@@ -72,6 +72,14 @@ public sealed class ManagerOptions
     /// <value>The default is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Where change events are raised: <see cref="Manager.Changed"/>, <see cref="Manager.Committed"/> and the
+    /// data-binding events of live objects (<c>INotifyPropertyChanged</c>, <c>INotifyCollectionChanged</c>). Set it to a
+    /// UI thread's context (WPF, MAUI, Avalonia) to bind live objects directly; <see langword="null"/> (the default)
+    /// raises them on the thread that applied the change (the watcher's, or the committing one).
+    /// </summary>
+    public SynchronizationContext? SynchronizationContext { get; set; }
+
     internal void Validate()
     {
         if (Retries < 0)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Tosc.Changes;
 using Tosc.Conflicts;
+using Tosc.Feed;
 using Tosc.Live;
 using Tosc.Serialization;
 
@@ -14,7 +15,7 @@ namespace Tosc;
 /// collections; created with <c>new</c>, it is a plain counter until it is stored.
 /// </summary>
 [DebuggerDisplay("{Value}")]
-public sealed class DCounter : ILiveNode
+public sealed class DCounter : ILiveNode, IObservableNode, System.ComponentModel.INotifyPropertyChanged
 {
     private readonly NodeHeader _header;
     private long _value;
@@ -30,6 +31,9 @@ public sealed class DCounter : ILiveNode
         _value = value;
         _header = header;
     }
+
+    /// <summary>Raised with <c>Value</c> once per applied change (remote when applied, own when committed).</summary>
+    public event System.ComponentModel.PropertyChangedEventHandler? PropertyChanged;
 
     /// <summary>The count.</summary>
     public long Value
@@ -87,6 +91,10 @@ public sealed class DCounter : ILiveNode
     void ILiveNode.ReplaceContent(object content) => _value = (long)content;
 
     (string Step, bool Present, object? Value) ILiveNode.Inspect(object at) => ("", true, _value);
+
+    bool IObservableNode.HasListeners => PropertyChanged is not null;
+
+    void IObservableNode.Notify(PathChangeKind kind, object? at, object? old, object? @new) => PropertyChanged?.Invoke(this, BindingArgs.Value);
 
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {

@@ -1,4 +1,7 @@
 using System.Collections;
+using System.Collections.Specialized;
+using System.ComponentModel;
+using Tosc.Feed;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using Tosc.Changes;
@@ -16,7 +19,7 @@ namespace Tosc;
 /// <typeparam name="TValue">The value type.</typeparam>
 [DebuggerDisplay("Count = {Count}")]
 [SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix", Justification = "Mirrors tosc's DDict.")]
-public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>, ILiveNode
+public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDictionary<TKey, TValue>, ILiveNode, IObservableNode, INotifyCollectionChanged, INotifyPropertyChanged
     where TKey : notnull
 {
     private static readonly ValueCodec<TKey> s_keyCodec = Codecs.Get<TKey>();
@@ -36,6 +39,16 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         _items = items;
         _header = header;
     }
+
+    /// <summary>
+    /// Raised once per change applied to the dictionary (items are <see cref="KeyValuePair{TKey, TValue}"/>, index -1):
+    /// another manager's when it is applied here, this manager's when its transaction commits. On
+    /// <see cref="ManagerOptions.SynchronizationContext"/> when one is set, else on the thread that applied it.
+    /// </summary>
+    public event NotifyCollectionChangedEventHandler? CollectionChanged;
+
+    /// <summary>Raised with <c>Count</c>, <c>Item[]</c>, <c>Keys</c> and <c>Values</c> alongside <see cref="CollectionChanged"/>.</summary>
+    public event PropertyChangedEventHandler? PropertyChanged;
 
     /// <inheritdoc cref="IDictionary{TKey, TValue}.this"/>
     public TValue this[TKey key]
@@ -250,6 +263,28 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             return ("", true, _items);
         var key = (TKey)at;
         return _items.TryGetValue(key, out var value) ? ($"[{Paths.Key(key)}]", true, value) : ($"[{Paths.Key(key)}]", false, null);
+    }
+
+    bool IObservableNode.HasListeners => CollectionChanged is not null || PropertyChanged is not null;
+
+    void IObservableNode.Notify(PathChangeKind kind, object? at, object? old, object? @new)
+    {
+        CollectionChanged?.Invoke(this, kind switch
+        {
+            PathChangeKind.Insert => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Add, new KeyValuePair<TKey, TValue>((TKey)at!, (TValue)@new!)),
+            PathChangeKind.Remove => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Remove, new KeyValuePair<TKey, TValue>((TKey)at!, (TValue)old!)),
+            PathChangeKind.Set => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Replace, new KeyValuePair<TKey, TValue>((TKey)at!, (TValue)@new!), new KeyValuePair<TKey, TValue>((TKey)at!, (TValue)old!)),
+            _ => BindingArgs.Reset,
+        });
+        if (PropertyChanged is null)
+            return;
+        if (kind != PathChangeKind.Set)
+        {
+            PropertyChanged.Invoke(this, BindingArgs.Count);
+            PropertyChanged.Invoke(this, BindingArgs.Keys);
+        }
+        PropertyChanged.Invoke(this, BindingArgs.Values);
+        PropertyChanged.Invoke(this, BindingArgs.Indexer);
     }
 
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)

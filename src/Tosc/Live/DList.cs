@@ -1,4 +1,7 @@
 using System.Collections;
+using System.Collections.Specialized;
+using System.ComponentModel;
+using Tosc.Feed;
 using System.Diagnostics;
 using Tosc.Changes;
 using Tosc.Conflicts;
@@ -13,7 +16,7 @@ namespace Tosc;
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 [DebuggerDisplay("Count = {Count}")]
-public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
+public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservableNode, INotifyCollectionChanged, INotifyPropertyChanged
 {
     private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
     private readonly NodeHeader _header;
@@ -31,6 +34,16 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         _items = items;
         _header = header;
     }
+
+    /// <summary>
+    /// Raised once per change applied to the list: another manager's when it is applied here, this manager's when
+    /// its transaction commits (never for a change rolled back), with the indexes as they were at that change. On
+    /// <see cref="ManagerOptions.SynchronizationContext"/> when one is set, else on the thread that applied it.
+    /// </summary>
+    public event NotifyCollectionChangedEventHandler? CollectionChanged;
+
+    /// <summary>Raised with <c>Count</c> and <c>Item[]</c> alongside <see cref="CollectionChanged"/>.</summary>
+    public event PropertyChangedEventHandler? PropertyChanged;
 
     /// <inheritdoc/>
     public int Count
@@ -290,6 +303,23 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode
         var index = ReferenceEquals(at, Slot.Count) ? _items.Count - 1 : (int)at;
         var step = $"[{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}]";
         return (uint)index < (uint)_items.Count ? (step, true, _items[index]) : (step, false, null);
+    }
+
+    bool IObservableNode.HasListeners => CollectionChanged is not null || PropertyChanged is not null;
+
+    void IObservableNode.Notify(PathChangeKind kind, object? at, object? old, object? @new)
+    {
+        var index = at as int? ?? -1;
+        CollectionChanged?.Invoke(this, kind switch
+        {
+            PathChangeKind.Insert => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Add, @new, index),
+            PathChangeKind.Remove => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Remove, old, index),
+            PathChangeKind.Set => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Replace, @new, old, index),
+            _ => BindingArgs.Reset,
+        });
+        if (kind != PathChangeKind.Set)
+            PropertyChanged?.Invoke(this, BindingArgs.Count);
+        PropertyChanged?.Invoke(this, BindingArgs.Indexer);
     }
 
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)

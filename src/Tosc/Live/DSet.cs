@@ -1,4 +1,7 @@
 using System.Collections;
+using System.Collections.Specialized;
+using System.ComponentModel;
+using Tosc.Feed;
 using System.Diagnostics;
 using Tosc.Changes;
 using Tosc.Conflicts;
@@ -13,7 +16,7 @@ namespace Tosc;
 /// </summary>
 /// <typeparam name="T">The element type.</typeparam>
 [DebuggerDisplay("Count = {Count}")]
-public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
+public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNode, INotifyCollectionChanged, INotifyPropertyChanged
 {
     private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
     private readonly NodeHeader _header;
@@ -31,6 +34,16 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
         _items = items;
         _header = header;
     }
+
+    /// <summary>
+    /// Raised once per change applied to the set (index -1): another manager's when it is applied here, this manager's
+    /// when its transaction commits. On <see cref="ManagerOptions.SynchronizationContext"/> when one is set, else on
+    /// the thread that applied it.
+    /// </summary>
+    public event NotifyCollectionChangedEventHandler? CollectionChanged;
+
+    /// <summary>Raised with <c>Count</c> alongside <see cref="CollectionChanged"/>.</summary>
+    public event PropertyChangedEventHandler? PropertyChanged;
 
     /// <inheritdoc cref="ICollection{T}.Count"/>
     public int Count => Read(static (items, _) => items.Count, 0, Slot.Count);
@@ -179,6 +192,19 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode
 
     (string Step, bool Present, object? Value) ILiveNode.Inspect(object at) =>
         ReferenceEquals(at, Slot.All) ? ("", true, _items) : ($"{{{Paths.Key(at)}}}", _items.Contains((T)at), at);
+
+    bool IObservableNode.HasListeners => CollectionChanged is not null || PropertyChanged is not null;
+
+    void IObservableNode.Notify(PathChangeKind kind, object? at, object? old, object? @new)
+    {
+        CollectionChanged?.Invoke(this, kind switch
+        {
+            PathChangeKind.Insert => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Add, @new),
+            PathChangeKind.Remove => new NotifyCollectionChangedEventArgs(NotifyCollectionChangedAction.Remove, old),
+            _ => BindingArgs.Reset,
+        });
+        PropertyChanged?.Invoke(this, BindingArgs.Count);
+    }
 
     Action ILiveNode.ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
     {

@@ -342,7 +342,9 @@ internal sealed class ObjectModel
 
     private Func<IInterceptor[], object> CompileProxyFactory()
     {
-        var proxyType = s_generator.ProxyBuilder.CreateClassProxyType(Type, Type.EmptyTypes, s_proxyOptions);
+        // Proxies raise PropertyChanged for stored changes, unless the class implements INotifyPropertyChanged itself.
+        Type[] interfaces = typeof(System.ComponentModel.INotifyPropertyChanged).IsAssignableFrom(Type) ? [] : [typeof(System.ComponentModel.INotifyPropertyChanged)];
+        var proxyType = s_generator.ProxyBuilder.CreateClassProxyType(Type, interfaces, s_proxyOptions);
         var constructor = proxyType.GetConstructor([typeof(IInterceptor[])])
             ?? throw new InvalidOperationException($"Castle produced no (IInterceptor[]) constructor for {TypeNames.Display(Type)}.");
         var interceptors = Expression.Parameter(typeof(IInterceptor[]));
@@ -374,7 +376,8 @@ internal sealed class ObjectModel
         {
         }
 
-        public bool ShouldInterceptMethod(Type type, MethodInfo methodInfo) => For(type).IsAccessor(methodInfo);
+        public bool ShouldInterceptMethod(Type type, MethodInfo methodInfo) =>
+            For(type).IsAccessor(methodInfo) || methodInfo.DeclaringType == typeof(System.ComponentModel.INotifyPropertyChanged);
 
         public override bool Equals(object? obj) => obj is LiveObjectHook;
 

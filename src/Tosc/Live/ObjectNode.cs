@@ -10,8 +10,10 @@ namespace Tosc.Live;
 /// and write <see cref="Slots"/>; every write is recorded. Until <see cref="Slots"/> is set (while the
 /// class's constructor runs) accessors fall through to the base class.
 /// </summary>
-internal sealed class ObjectNode : IInterceptor, ILiveNode
+internal sealed class ObjectNode : IInterceptor, ILiveNode, Feed.IObservableNode
 {
+    private System.ComponentModel.PropertyChangedEventHandler? _propertyChanged;
+
     public ObjectNode(ObjectModel model, NodeHeader header)
     {
         Model = model;
@@ -39,7 +41,10 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
         var slots = Slots;
         if (slots is null || !Model.TryGetAccessor(invocation.Method, out var accessor))
         {
-            invocation.Proceed();
+            if (invocation.Method.DeclaringType == typeof(System.ComponentModel.INotifyPropertyChanged))
+                Subscribe(invocation);
+            else
+                invocation.Proceed();
             return;
         }
         if (accessor >= 0)
@@ -58,6 +63,23 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode
             return;
         }
         Set(~accessor, invocation.Arguments[0]);
+    }
+
+    public bool HasListeners => _propertyChanged is not null;
+
+    public void Notify(PathChangeKind kind, object? at, object? old, object? @new) =>
+        _propertyChanged?.Invoke(Instance, at is string name ? new System.ComponentModel.PropertyChangedEventArgs(name) : Feed.BindingArgs.Everything);
+
+    // The proxy implements INotifyPropertyChanged through this node: add_PropertyChanged and remove_PropertyChanged.
+    private void Subscribe(IInvocation invocation)
+    {
+        var handler = (System.ComponentModel.PropertyChangedEventHandler?)invocation.Arguments[0];
+        lock (this)
+        {
+            _propertyChanged = invocation.Method.Name.StartsWith("add_", StringComparison.Ordinal)
+                ? _propertyChanged + handler
+                : _propertyChanged - handler;
+        }
     }
 
     public void PushChildren(Stack<ILiveNode> pending)
