@@ -125,6 +125,75 @@ public abstract partial class BackendContractTests
         }
     }
 
+    [Fact]
+    public void AChangeStreamConsumer_KilledAndResumedFromItsLastVersion_SeesEveryCommitOnceInOrder()
+    {
+        if (WorkerAssembly is not { } assembly)
+        {
+            Assert.Null(WorkerAssembly);
+            return;
+        }
+        const int committers = 3, increments = 20;
+        var store = NewStore();
+        long start;
+        using (var initializer = new Manager(Client(store)))
+        {
+            initializer.ReadOrInitialize(() => new ContractCounter());
+            start = initializer.Version!.Value;
+        }
+        var seen = new List<string>();
+        var consumer = StartConsumer(assembly, store, start);
+        var committing = Enumerable.Range(0, committers)
+            .Select(p => ChildProcess.Start(assembly, ContractWorker.Verb, ContractWorker.IncrementCommand, WorkerStore(store), increments.ToString(System.Globalization.CultureInfo.InvariantCulture), $"p{p}"))
+            .ToList();
+        try
+        {
+            // Kill the consumer mid-stream, once it has handled a few commits; resume from the last one it printed.
+            consumer.WaitForLine(line => consumer.Output.Count(l => l.StartsWith("set ", StringComparison.Ordinal)) >= 5, "five change sets", TimeSpan.FromMinutes(2));
+            consumer.Kill();
+            seen.AddRange(consumer.Output.Where(line => line.StartsWith("set ", StringComparison.Ordinal)));
+            consumer.Dispose();
+            consumer = StartConsumer(assembly, store, long.Parse(seen[^1].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var child in committing)
+                child.Expect("done", TimeSpan.FromMinutes(3));
+            long final;
+            using (var observer = new Manager(Client(store), new ManagerOptions { WatchForChanges = false }))
+                final = observer.Read<ContractCounter>() is { } _ ? observer.Version!.Value : 0;
+            var last = $"set {final} ";
+            consumer.WaitForLine(line => line.StartsWith(last, StringComparison.Ordinal), $"the change set of version {final}", TimeSpan.FromMinutes(2));
+            seen.AddRange(consumer.Output.Where(line => line.StartsWith("set ", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            consumer.Dispose();
+            committing.ForEach(child => child.Dispose());
+        }
+
+        // Versions rising from the start, no reset, no repeat (records that change nothing, such as leases, are not
+        // reported, so a set may follow a version not listed); every increment's journal entry once, each committer's
+        // in its order.
+        var sets = seen.Select(line => line.Split(' ', 5)).ToList();
+        Assert.All(sets, set => Assert.Equal("commit", set[3]));
+        var previous = start;
+        foreach (var set in sets)
+        {
+            var (version, follows) = (long.Parse(set[1], System.Globalization.CultureInfo.InvariantCulture), long.Parse(set[2], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(follows >= previous && version > follows, $"set {version} follows {follows} after {previous}");
+            previous = version;
+        }
+        var entries = sets.SelectMany(set => set.Length > 4 && set[4].Length > 0 ? set[4].Split(',') : []).ToList();
+        Assert.Equal(committers * increments, entries.Count);
+        for (var p = 0; p < committers; p++)
+            Assert.Equal(Enumerable.Range(0, increments).Select(i => $"p{p}-{i}"), entries.Where(entry => entry.StartsWith($"p{p}-", StringComparison.Ordinal)));
+    }
+
+    private ChildProcess StartConsumer(System.Reflection.Assembly assembly, string store, long after)
+    {
+        var consumer = ChildProcess.Start(assembly, ContractWorker.Verb, ContractWorker.WatchCommand, WorkerStore(store), after.ToString(System.Globalization.CultureInfo.InvariantCulture), "consumer");
+        consumer.Expect("ready", TimeSpan.FromMinutes(1));
+        return consumer;
+    }
+
     /// <summary>Runs <paramref name="processes"/> contract workers on the store at once; returns each one's output.</summary>
     private List<IReadOnlyCollection<string>> RunWorkers(string store, string command, int processes, int count)
     {

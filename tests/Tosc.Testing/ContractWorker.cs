@@ -19,6 +19,13 @@ public static class ContractWorker
     public const string DisjointCommand = "disjoint";
 
     /// <summary>
+    /// The second argument: consume <see cref="Manager.WatchAsync(long?, CancellationToken)"/> after version COUNT ("-"
+    /// for now), printing each change set as <c>set VERSION PREVIOUS RESET ENTRY,ENTRY...</c> (the journal entries it
+    /// added) once handled, until killed. The last line printed is the version a restart resumes from.
+    /// </summary>
+    public const string WatchCommand = "watch";
+
+    /// <summary>
     /// Runs a worker when <paramref name="args"/> start with <see cref="Verb"/>; returns <see langword="null"/> otherwise,
     /// so the caller can dispatch its own workers. <paramref name="open"/> opens a client of a store from the string
     /// the test passed (what the test class's <c>WorkerStore</c> returned).
@@ -29,13 +36,32 @@ public static class ContractWorker
         ArgumentNullException.ThrowIfNull(open);
         if (args.Length == 0 || args[0] != Verb)
             return null;
-        if (args.Length != 5 || args[1] is not (IncrementCommand or DisjointCommand))
+        if (args.Length != 5 || args[1] is not (IncrementCommand or DisjointCommand or WatchCommand))
         {
-            Console.Error.WriteLine($"usage: {Verb} {IncrementCommand}|{DisjointCommand} STORE COUNT NAME");
+            Console.Error.WriteLine($"usage: {Verb} {IncrementCommand}|{DisjointCommand}|{WatchCommand} STORE COUNT NAME");
             return 2;
         }
+        if (args[1] == WatchCommand)
+            return Watch(open(args[2]), args[3] == "-" ? null : long.Parse(args[3], CultureInfo.InvariantCulture)).GetAwaiter().GetResult();
         var count = int.Parse(args[3], CultureInfo.InvariantCulture);
         return args[1] == IncrementCommand ? Increment(open(args[2]), count, args[4]) : WriteDisjoint(open(args[2]), count, args[4]);
+    }
+
+    private static async Task<int> Watch(IBackend backend, long? after)
+    {
+        using (backend)
+        {
+            await using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+            manager.Read<ContractCounter>();
+            Console.WriteLine("ready");
+            await foreach (var set in manager.WatchAsync(after))
+            {
+                var entries = set.Changes.Where(change => change.Kind == PathChangeKind.Insert && change.Path.StartsWith("Journal[", StringComparison.Ordinal))
+                    .Select(change => (string)change.NewValue!);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"set {set.Version} {set.PreviousVersion?.ToString(CultureInfo.InvariantCulture) ?? "-"} {(set.IsReset ? "reset" : "commit")} {string.Join(",", entries)}"));
+            }
+        }
+        return 0;
     }
 
     /// <summary>Writes its own keys, one Run each, then prints how many commits conflicted and how many bodies reran.</summary>
