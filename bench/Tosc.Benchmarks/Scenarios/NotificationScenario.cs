@@ -28,13 +28,17 @@ internal sealed class NotificationScenario : IScenario
                 AddRow(result, kind, RawDescription(kind), rawDelays, rawP50);
             var commits = new List<double>();
             AddRow(result, kind, "Tosc, other manager, same process", SameProcess(bench, kind, samples, commits), rawP50, commits);
-            if (kind is BackendKind.File or BackendKind.Redis)
+            if (kind is not BackendKind.Inproc)
             {
                 commits = [];
-                AddRow(result, kind, "Tosc, other manager, other process", OtherProcess(bench, kind, samples, commits), rawP50, commits);
+                AddRow(result, kind, "Tosc, other manager, other process (Changed, path-level)", OtherProcess(bench, kind, samples, commits, "changed"), rawP50, commits);
+                commits = [];
+                AddRow(result, kind, "Tosc, WatchAsync consumer, other process", OtherProcess(bench, kind, samples, commits, "watch"), rawP50, commits);
             }
+            AddThroughput(result, bench, kind);
         }
         bench.NoteSkipped(result);
+        result.Notes.Add("Path-level rows: the other process handles Changed (so each applied record is described path by path: `Hits`, old and new value) or consumes `WatchAsync`; the delay ends when it has the PathChange. events_per_s rows: one WatchAsync consumer in this process reading a backlog of commits (one dictionary key each) as fast as it can.");
         result.Notes.Add("Delay: from the start of the committing call (`doc.Hits = i`) to the Changed event on the other manager; one commit at a time, each waited for. Cross-process times use the shared monotonic clock. commit_p50_ms: the committing call itself (included in the delay).");
         result.Notes.Add("raw: inproc = a thread woken by a semaphore; file = write + fsync + rename seen by a FileSystemWatcher (inotify); redis = PUBLISH to a subscriber on another connection. p50_per_raw compares medians.");
         result.Notes.Add($"Blob has no change notification: both Tosc and a hand-written poller see a change on their next conditional GET (every {Store.BlobPollInterval.TotalMilliseconds:0} ms here).");
@@ -91,12 +95,12 @@ internal sealed class NotificationScenario : IScenario
         });
     }
 
-    private static List<double> OtherProcess(Bench bench, BackendKind kind, int samples, List<double> commits)
+    private static List<double> OtherProcess(Bench bench, BackendKind kind, int samples, List<double> commits, string mode)
     {
-        using var store = bench.Environment.NewStore(kind, "notify-process");
+        using var store = bench.Environment.NewStore(kind, "notify-process-" + mode);
         using var writer = new Manager(store.Open());
         var doc = writer.ReadOrInitialize(() => new Doc());
-        using var worker = WorkerProcess.Start("notify", store.Spec);
+        using var worker = WorkerProcess.Start("notify", store.Spec, mode);
         worker.Expect("ready", TimeSpan.FromSeconds(60));
         return Sample(samples, i =>
         {
@@ -110,19 +114,71 @@ internal sealed class NotificationScenario : IScenario
         });
     }
 
-    /// <summary>The worker: <c>--worker notify SPEC</c>; prints "seen VERSION TIMESTAMP" per Changed event until its input closes.</summary>
+    /// <summary>
+    /// The worker: <c>--worker notify SPEC changed|watch</c>; prints "seen VERSION TIMESTAMP PATH" per Changed event
+    /// (or per WatchAsync change set) until its input closes.
+    /// </summary>
     public static int Worker(string[] args)
     {
         using var store = Store.FromSpec(args[0]);
-        using var manager = new Manager(store.Open());
+        using var manager = new Manager(store.Open(), new ManagerOptions { WatchForChanges = args[1] == "changed" });
         manager.Read<Doc>();
         var output = TextWriter.Synchronized(Console.Out);
-        manager.Changed += (_, e) => output.WriteLine($"seen {e.NewVersion} {Stopwatch.GetTimestamp()}");
+        using var stop = new CancellationTokenSource();
+        Task? watching = null;
+        if (args[1] == "changed")
+        {
+            manager.Changed += (_, e) => output.WriteLine($"seen {e.NewVersion} {Stopwatch.GetTimestamp()} {e.Changes.FirstOrDefault()?.Path}");
+        }
+        else
+        {
+            watching = Task.Run(async () =>
+            {
+                await foreach (var set in manager.WatchAsync(manager.Version, stop.Token))
+                    output.WriteLine($"seen {set.Version} {Stopwatch.GetTimestamp()} {set.Changes.FirstOrDefault()?.Path}");
+            });
+        }
         output.WriteLine("ready");
         while (Console.ReadLine() is not null)
         {
         }
+        stop.Cancel();
         return 0;
+    }
+
+    /// <summary>How many change sets per second one WatchAsync consumer reads from a backlog of commits.</summary>
+    private static void AddThroughput(ScenarioResult result, Bench bench, BackendKind kind)
+    {
+        var commits = kind == BackendKind.Blob ? bench.Pick(200, 20) : bench.Pick(2000, 100);
+        using var store = bench.Environment.NewStore(kind, "notify-throughput");
+        using var writer = new Manager(store.Open(), new ManagerOptions { WatchForChanges = false, CompactAfterRecords = commits * 2 });
+        var doc = writer.ReadOrInitialize(() => new Doc());
+        var start = writer.Version;
+        for (var i = 0; i < commits; i++)
+            doc.Counters[$"k{i % 100}"] = i;
+        using var reader = new Manager(store.Open(), new ManagerOptions { WatchForChanges = false });
+        reader.Read<Doc>();
+        var clock = Stopwatch.StartNew();
+        var read = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var enumerator = reader.WatchAsync(start, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        try
+        {
+            while (read < commits && enumerator.MoveNextAsync().AsTask().GetAwaiter().GetResult())
+                read++;
+        }
+        finally
+        {
+            enumerator.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        result.Add(new Row()
+            .Add("backend", Bench.Name(kind))
+            .Add("observer", "WatchAsync backlog: events_per_s")
+            .Add("samples", read)
+            .Add("p50_ms", read / clock.Elapsed.TotalSeconds)
+            .Add("p99_ms", double.NaN)
+            .Add("p50_per_raw", double.NaN)
+            .Add("commit_p50_ms", double.NaN));
     }
 
     private static List<double> RawDelays(Bench bench, BackendKind kind, int samples)
