@@ -124,8 +124,20 @@ public sealed partial class Manager
     {
         _follows = true;
         var known = Version;
-        await _calls.Backend.WaitForChangeAsync(known, _options.PollInterval, cancellationToken).ConfigureAwait(false);
-        var slice = await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
+        LogSlice slice;
+        try
+        {
+            await _calls.Backend.WaitForChangeAsync(known, _options.PollInterval, cancellationToken).ConfigureAwait(false);
+            slice = await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BackendException e) when (e.IsTransient)
+        {
+            // The store is briefly out of reach (a restart, a dropped connection): the stream waits and goes on from
+            // where it stands, as the watcher does; other errors end it (resume from the last version handled).
+            Diagnostics.ToscLog.RefreshFailed(_logger, e);
+            await Task.Delay(_options.PollInterval, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            return [];
+        }
         if (slice.Snapshot is not null || slice.AfterVersion is null)
         {
             if (slice.Version == known)

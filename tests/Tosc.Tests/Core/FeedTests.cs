@@ -145,6 +145,34 @@ public sealed class FeedTests : IDisposable
     }
 
     [Fact]
+    public async Task WatchAsync_WhenTheLogIsCompactedPastAConsumerThatFellBehind_GivesAReset_ThenGoesOn()
+    {
+        var writer = _store.Open(new ManagerOptions { CompactAfterRecords = 3 });
+        writer.Write(Sample());
+        var inventory = writer.Read<Inventory>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var stream = writer.WatchAsync(writer.Version, timeout.Token).GetAsyncEnumerator(timeout.Token);
+
+        inventory.Stock["apples"] = 1000;
+        Assert.True(await stream.MoveNextAsync());
+        Assert.False(stream.Current.IsReset);
+        var handled = stream.Current.Version;
+
+        // The consumer pauses while more commits than the log keeps are made.
+        for (var i = 0; i < 8; i++)
+            inventory.Stock["apples"] = 2000 + i;
+        Assert.True(await stream.MoveNextAsync());
+        Assert.True(stream.Current.IsReset, "a reset, not a silent gap");
+        Assert.Equal(handled, stream.Current.PreviousVersion);
+        Assert.Equal(2007, Assert.IsAssignableFrom<Inventory>(stream.Current.Changes.Single().NewValue).Stock["apples"]);
+
+        inventory.Log.Add("after");
+        Assert.True(await stream.MoveNextAsync());
+        Assert.Equal(new PathChange("Log[3]", PathChangeKind.Insert, null, "after"), stream.Current.Changes.Single());
+        await stream.DisposeAsync();
+    }
+
+    [Fact]
     public async Task WatchAsync_WithAPathPrefix_KeepsOnlyWhatIsUnderIt()
     {
         var writer = _store.Open();
