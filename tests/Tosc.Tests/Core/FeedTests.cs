@@ -95,6 +95,56 @@ public sealed class FeedTests : IDisposable
     }
 
     [Fact]
+    public void CountersAndByteArrays_ReportTheirChanges_AndAWholeStateWriteIsOneReplaceAtTheRoot()
+    {
+        var (a, b) = (_store.OpenQuiet(), _store.OpenQuiet());
+        a.Write(new Scoreboard { Visits = new DCounter(5) });
+        var board = a.Read<Scoreboard>();
+        b.Read<Scoreboard>();
+        var seen = new List<PathChange>();
+        b.Changed += (_, e) => seen.AddRange(e.Changes);
+
+        board.Visits.Increment(3);
+        board.Lanes.Add(new DCounter(1));
+        board.Lanes[0].Increment();
+        b.Refresh();
+
+        Assert.Equal(new PathChange("Visits", PathChangeKind.Set, 5L, 8L), seen[0]);
+        Assert.Equal(("Lanes[0]", PathChangeKind.Insert, 1L), (seen[1].Path, seen[1].Kind, seen[1].NewValue));
+        Assert.Equal(new PathChange("Lanes[0]", PathChangeKind.Set, 1L, 2L), seen[2]);
+
+        seen.Clear();
+        a.Write(new Scoreboard { Title = "new" });
+        b.Refresh();
+        var whole = Assert.Single(seen);
+        Assert.Equal(("", PathChangeKind.Replace), (whole.Path, whole.Kind));
+        Assert.Equal("new", Assert.IsAssignableFrom<Scoreboard>(whole.NewValue).Title);
+    }
+
+    [Fact]
+    public void ByteArrays_ReportTheirContentReplaced()
+    {
+        var (a, b) = (_store.OpenQuiet(), _store.OpenQuiet());
+        a.Write(new Holder());
+        var mine = a.Read<Holder>();
+        b.Read<Holder>();
+        var seen = new List<PathChange>();
+        b.Changed += (_, e) => seen.AddRange(e.Changes);
+
+        mine.Data.Append([1, 2, 3]);
+        b.Refresh();
+
+        var change = Assert.Single(seen);
+        Assert.Equal(("Data", PathChangeKind.Replace), (change.Path, change.Kind));
+        Assert.Equal(new byte[] { 1, 2, 3 }, change.NewValue);
+    }
+
+    public class Holder
+    {
+        public virtual DByteArray Data { get; set; } = new();
+    }
+
+    [Fact]
     public async Task WatchAsync_GivesEveryCommitOnceInOrder_AndResumesFromAVersion()
     {
         var writer = _store.Open();
