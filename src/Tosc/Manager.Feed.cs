@@ -126,7 +126,7 @@ public sealed partial class Manager
     /// <summary>Runs <paramref name="raise"/> on the configured synchronization context, or here when there is none.</summary>
     private void OnContext(Action raise)
     {
-        if (_options.SynchronizationContext is { } context)
+        if (_options.SynchronizationContext is { } context && SynchronizationContext.Current != context)
             context.Post(static state => ((Action)state!)(), raise);
         else
             raise();

@@ -87,6 +87,46 @@ public sealed partial class Manager
         return true;
     }
 
+    /// <summary>
+    /// Applies a fetched state on the application's synchronization context (a UI thread), between its own work: code
+    /// running there never sees the live objects move between two reads. Returns false when it could not apply it now
+    /// (a transaction holds the manager: the context's thread is never blocked waiting for it; or the version moved).
+    /// </summary>
+    private async Task<bool> PublishOnContextAsync(SynchronizationContext context, LogSlice fetched, long? before, CancellationToken cancellationToken)
+    {
+        var applied = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        context.Post(_ =>
+        {
+            if (!_exclusive.Wait(0))
+            {
+                applied.TrySetResult(false);
+                return;
+            }
+            ChangedEventArgs? changed = null;
+            try
+            {
+                if (Volatile.Read(ref _disposed) == 0 && Version == before)
+                    changed = Publish(fetched, _rootType, reuse: true);
+            }
+            catch (Exception e)
+            {
+                _exclusive.Release();
+                applied.TrySetException(e);
+                return;
+            }
+            _exclusive.Release();
+            RaiseChanged(changed);
+            applied.TrySetResult(Version != before || changed is not null);
+        }, null);
+        using (cancellationToken.Register(() => applied.TrySetCanceled(cancellationToken)))
+        {
+            if (await applied.Task.ConfigureAwait(false))
+                return true;
+        }
+        await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken).ConfigureAwait(false);
+        return false;
+    }
+
     /// <summary>Applies a newer stored state once no transaction runs (it waits for the running one to end).</summary>
     private async Task ApplyRemoteAsync(long? seen, CancellationToken cancellationToken)
     {
@@ -105,6 +145,12 @@ public sealed partial class Manager
             var fetched = await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
             if (fetched.Version == before)
                 return;
+            if (_options.SynchronizationContext is { } context && SynchronizationContext.Current != context)
+            {
+                if (await PublishOnContextAsync(context, fetched, before, cancellationToken).ConfigureAwait(false))
+                    return;
+                continue; // a transaction held the manager, or a local commit moved on: read again
+            }
             ChangedEventArgs? changed;
             await _exclusive.WaitAsync(cancellationToken).ConfigureAwait(false);
             try

@@ -73,10 +73,12 @@ public sealed class ManagerOptions
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>
-    /// Where change events are raised: <see cref="Manager.Changed"/>, <see cref="Manager.Committed"/> and the
-    /// data-binding events of live objects (<c>INotifyPropertyChanged</c>, <c>INotifyCollectionChanged</c>). Set it to a
-    /// UI thread's context (WPF, MAUI, Avalonia) to bind live objects directly; <see langword="null"/> (the default)
-    /// raises them on the thread that applied the change (the watcher's, or the committing one).
+    /// Where the watcher applies other managers' commits and where change events are raised (<see cref="Manager.Changed"/>,
+    /// <see cref="Manager.Committed"/>, the data-binding events of live objects). Set it to a UI thread's context (WPF,
+    /// MAUI, Avalonia): code on that thread then never sees the live objects move between two reads, and bindings
+    /// update there. <see langword="null"/> (the default): the watcher applies changes on its own thread, events are
+    /// raised on the thread that applied the change. (To apply remote changes only when the application asks, turn
+    /// <see cref="WatchForChanges"/> off and call <c>Refresh</c>.)
     /// </summary>
     public SynchronizationContext? SynchronizationContext { get; set; }
 

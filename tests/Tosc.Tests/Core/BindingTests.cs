@@ -1,5 +1,6 @@
 using System.Collections.Specialized;
 using System.ComponentModel;
+using Tosc.Testing;
 using Xunit;
 
 namespace Tosc.Tests.Core;
@@ -130,16 +131,48 @@ public sealed class BindingTests : IDisposable
         Assert.Equal(1, committed);
     }
 
+    [Fact]
+    public void WithASynchronizationContext_TheWatcherAppliesRemoteCommitsThere_SoTwoReadsOnThatThreadNeverStraddleOne()
+    {
+        var context = new QueueContext();
+        var reader = _store.Open(new ManagerOptions { SynchronizationContext = context });
+        var writer = _store.OpenQuiet();
+        writer.Write(new Counter { Value = 1 });
+        var counter = reader.Read<Counter>();
+        var changed = 0;
+        reader.Changed += (_, _) => changed++;
+
+        writer.Read<Counter>().Value = 2;
+        Eventually.True(() => context.Count > 0, "the watcher posting the apply to the context");
+
+        Assert.Equal(1, counter.Value); // not applied behind the context's back
+        Assert.Equal(1, counter.Value);
+        context.RunAll();
+        Assert.Equal(2, counter.Value);
+        Assert.Equal(1, changed);
+    }
+
     private sealed class QueueContext : SynchronizationContext
     {
-        private readonly Queue<(SendOrPostCallback Callback, object? State)> _posted = new();
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _posted = new();
+
+        public int Count => _posted.Count;
 
         public override void Post(SendOrPostCallback d, object? state) => _posted.Enqueue((d, state));
 
         public void RunAll()
         {
-            while (_posted.TryDequeue(out var item))
-                item.Callback(item.State);
+            var previous = Current;
+            SetSynchronizationContext(this);
+            try
+            {
+                while (_posted.TryDequeue(out var item))
+                    item.Callback(item.State);
+            }
+            finally
+            {
+                SetSynchronizationContext(previous);
+            }
         }
     }
 }
