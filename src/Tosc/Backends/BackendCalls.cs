@@ -11,12 +11,13 @@ namespace Tosc;
 internal sealed class BackendCalls
 {
     /// <summary>
-    /// How long reading back after a commit in doubt keeps retrying transient failures. A store that keeps a read
-    /// waiting longer than this is not answering (a frozen server holds every call for a whole operation timeout), and
-    /// retrying such reads with the timeout each kept the committing caller waiting half a minute; quick failures,
-    /// such as a dropped connection, are still retried within it.
+    /// How long reading back after a commit in doubt keeps retrying transient failures. A read that failed after this
+    /// long is not retried: a frozen server holds every call for a whole operation timeout, and retrying such reads
+    /// with the timeout each kept the committing caller waiting half a minute. Failures within it are retried: a
+    /// dropped connection, or a server that was busy for a moment (a read-back queued behind the very commit whose
+    /// reply timed out). Three seconds is the Redis backend's default operation timeout.
     /// </summary>
-    internal static readonly TimeSpan ReadBackRetryWindow = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan ReadBackRetryWindow = TimeSpan.FromSeconds(3);
 
     private readonly IBackend _backend;
     private readonly ResiliencePipeline _reads;
