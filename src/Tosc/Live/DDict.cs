@@ -102,18 +102,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     internal Dictionary<TKey, TValue> Items => _items;
 
     /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
-    internal Dictionary<TKey, TValue> WritableItems
-    {
-        get
-        {
-            if (_readers.Any)
-            {
-                _items = new Dictionary<TKey, TValue>(_items);
-                _readers = new Readers();
-            }
-            return _items;
-        }
-    }
+    internal Dictionary<TKey, TValue> WritableItems => Readers.Writable(ref _items, ref _readers, static items => new Dictionary<TKey, TValue>(items));
 
     /// <inheritdoc/>
     public void Add(TKey key, TValue value)
@@ -195,16 +184,10 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     /// transaction, the watcher, or this thread) goes to a copy, so the enumeration never throws because of it and
     /// never sees a change half made.
     /// </summary>
-    public Enumerator GetEnumerator()
+    public LiveEnumerator<KeyValuePair<TKey, TValue>, Dictionary<TKey, TValue>.Enumerator> GetEnumerator()
     {
-        var owner = _header.Owner;
-        if (owner is null)
-            return new Enumerator(_items, null);
-        lock (owner.Gate)
-        {
-            owner.NoteRead(this, Slot.All);
-            return new Enumerator(_items, _readers.Enter());
-        }
+        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers));
+        return new(items.GetEnumerator(), readers);
     }
 
     IEnumerator<KeyValuePair<TKey, TValue>> IEnumerable<KeyValuePair<TKey, TValue>>.GetEnumerator() => GetEnumerator();
@@ -367,35 +350,5 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
             owner.NoteRead(this, Slot.All);
             return read(_items);
         }
-    }
-
-    /// <summary>Enumerates a <see cref="DDict{TKey, TValue}"/> over the content it started with.</summary>
-    public struct Enumerator : IEnumerator<KeyValuePair<TKey, TValue>>
-    {
-        private Dictionary<TKey, TValue>.Enumerator _inner;
-        private Readers? _readers;
-
-        internal Enumerator(Dictionary<TKey, TValue> items, Readers? readers)
-        {
-            _inner = items.GetEnumerator();
-            _readers = readers;
-        }
-
-        /// <inheritdoc/>
-        public readonly KeyValuePair<TKey, TValue> Current => _inner.Current;
-
-        readonly object IEnumerator.Current => Current;
-
-        /// <inheritdoc/>
-        public bool MoveNext() => _inner.MoveNext();
-
-        /// <summary>Ends the enumeration: changes made after it go to the content in place again.</summary>
-        public void Dispose()
-        {
-            _readers?.Leave();
-            _readers = null;
-        }
-
-        void IEnumerator.Reset() => throw new NotSupportedException();
     }
 }

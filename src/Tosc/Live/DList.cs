@@ -70,18 +70,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
     internal List<T> Items => _items;
 
     /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
-    internal List<T> WritableItems
-    {
-        get
-        {
-            if (_readers.Any)
-            {
-                _items = new List<T>(_items);
-                _readers = new Readers();
-            }
-            return _items;
-        }
-    }
+    internal List<T> WritableItems => Readers.Writable(ref _items, ref _readers, static items => new List<T>(items));
 
     /// <inheritdoc cref="IList{T}.this"/>
     public T this[int index]
@@ -258,16 +247,10 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
     /// transaction, the watcher, or this thread) goes to a copy, so the enumeration never throws because of it and
     /// never sees a change half made.
     /// </summary>
-    public Enumerator GetEnumerator()
+    public LiveEnumerator<T, List<T>.Enumerator> GetEnumerator()
     {
-        var owner = _header.Owner;
-        if (owner is null)
-            return new Enumerator(_items, null);
-        lock (owner.Gate)
-        {
-            owner.NoteRead(this, Slot.All);
-            return new Enumerator(_items, _readers.Enter());
-        }
+        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers));
+        return new(items.GetEnumerator(), readers);
     }
 
     IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
@@ -385,35 +368,5 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
             default:
                 throw OpReading.Unexpected(kind, this);
         }
-    }
-
-    /// <summary>Enumerates a <see cref="DList{T}"/> over the content it started with.</summary>
-    public struct Enumerator : IEnumerator<T>
-    {
-        private List<T>.Enumerator _inner;
-        private Readers? _readers;
-
-        internal Enumerator(List<T> items, Readers? readers)
-        {
-            _inner = items.GetEnumerator();
-            _readers = readers;
-        }
-
-        /// <inheritdoc/>
-        public readonly T Current => _inner.Current;
-
-        readonly object? IEnumerator.Current => Current;
-
-        /// <inheritdoc/>
-        public bool MoveNext() => _inner.MoveNext();
-
-        /// <summary>Ends the enumeration: changes made after it go to the content in place again.</summary>
-        public void Dispose()
-        {
-            _readers?.Leave();
-            _readers = null;
-        }
-
-        void IEnumerator.Reset() => throw new NotSupportedException();
     }
 }

@@ -57,18 +57,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
     internal HashSet<T> Items => _items;
 
     /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
-    internal HashSet<T> WritableItems
-    {
-        get
-        {
-            if (_readers.Any)
-            {
-                _items = new HashSet<T>(_items, _items.Comparer);
-                _readers = new Readers();
-            }
-            return _items;
-        }
-    }
+    internal HashSet<T> WritableItems => Readers.Writable(ref _items, ref _readers, static items => new HashSet<T>(items, items.Comparer));
 
     /// <inheritdoc cref="ISet{T}.Add"/>
     public bool Add(T item)
@@ -153,16 +142,10 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
     /// transaction, the watcher, or this thread) goes to a copy, so the enumeration never throws because of it and
     /// never sees a change half made.
     /// </summary>
-    public Enumerator GetEnumerator()
+    public LiveEnumerator<T, HashSet<T>.Enumerator> GetEnumerator()
     {
-        var owner = _header.Owner;
-        if (owner is null)
-            return new Enumerator(_items, null);
-        lock (owner.Gate)
-        {
-            owner.NoteRead(this, Slot.All);
-            return new Enumerator(_items, _readers.Enter());
-        }
+        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers));
+        return new(items.GetEnumerator(), readers);
     }
 
     IEnumerator<T> IEnumerable<T>.GetEnumerator() => GetEnumerator();
@@ -297,35 +280,5 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
             set.ReplaceContent(live);
             work.Record(SetChange<T>.Replace(set, old, live));
         });
-    }
-
-    /// <summary>Enumerates a <see cref="DSet{T}"/> over the content it started with.</summary>
-    public struct Enumerator : IEnumerator<T>
-    {
-        private HashSet<T>.Enumerator _inner;
-        private Readers? _readers;
-
-        internal Enumerator(HashSet<T> items, Readers? readers)
-        {
-            _inner = items.GetEnumerator();
-            _readers = readers;
-        }
-
-        /// <inheritdoc/>
-        public readonly T Current => _inner.Current;
-
-        readonly object? IEnumerator.Current => Current;
-
-        /// <inheritdoc/>
-        public bool MoveNext() => _inner.MoveNext();
-
-        /// <summary>Ends the enumeration: changes made after it go to the content in place again.</summary>
-        public void Dispose()
-        {
-            _readers?.Leave();
-            _readers = null;
-        }
-
-        void IEnumerator.Reset() => throw new NotSupportedException();
     }
 }

@@ -19,4 +19,36 @@ internal sealed class Readers
     }
 
     public void Leave() => Interlocked.Decrement(ref Count);
+
+    /// <summary>
+    /// The content of <paramref name="node"/> to enumerate and its count of enumerations, taken together under the
+    /// gate (so no change lands between them); the whole node counts as read by a running transaction.
+    /// </summary>
+    public static (TContent Content, Readers? Readers) Enumerate<TNode, TContent>(TNode node, Func<TNode, (TContent Content, Readers Readers)> current)
+        where TNode : ILiveNode
+    {
+        var owner = node.Header.Owner;
+        if (owner is null)
+            return (current(node).Content, null);
+        lock (owner.Gate)
+        {
+            owner.NoteRead(node, Conflicts.Slot.All);
+            var (content, readers) = current(node);
+            return (content, readers.Enter());
+        }
+    }
+
+    /// <summary>
+    /// The content to change in place: a copy (with a count of its own) when an enumeration runs over the current one.
+    /// Callers hold the gate.
+    /// </summary>
+    public static TContent Writable<TContent>(ref TContent content, ref Readers readers, Func<TContent, TContent> copy)
+    {
+        if (readers.Any)
+        {
+            content = copy(content);
+            readers = new Readers();
+        }
+        return content;
+    }
 }
