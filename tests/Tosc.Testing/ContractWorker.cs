@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Globalization;
 
 namespace Tosc.Testing;
@@ -67,23 +66,7 @@ public static class ContractWorker
     /// <summary>Writes its own keys, one Run each, then prints how many commits conflicted and how many bodies reran.</summary>
     private static int WriteDisjoint(IBackend backend, int count, string name)
     {
-        long conflicts = 0, reruns = 0;
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "Tosc" && instrument.Name is "tosc.conflicts" or "tosc.retries")
-                    l.EnableMeasurementEvents(instrument);
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            if (instrument.Name == "tosc.conflicts")
-                Interlocked.Add(ref conflicts, value);
-            else
-                Interlocked.Add(ref reruns, value);
-        });
-        listener.Start();
+        using var meters = new ToscMeters();
         using (backend)
         using (var manager = new Manager(backend))
         {
@@ -96,7 +79,7 @@ public static class ContractWorker
                 manager.Run(() => shared.ByWorker[key] = value);
             }
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"conflicts={Interlocked.Read(ref conflicts)} reruns={Interlocked.Read(ref reruns)}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"conflicts={meters.Conflicts} reruns={meters.Retries}"));
         Console.WriteLine("done");
         return 0;
     }

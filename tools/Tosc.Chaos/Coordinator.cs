@@ -1,3 +1,4 @@
+using Tosc.Testing;
 using System.Diagnostics;
 using System.Globalization;
 

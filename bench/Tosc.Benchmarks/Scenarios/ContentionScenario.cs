@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using Tosc.Benchmarks.Harness;
 
@@ -109,7 +108,7 @@ internal sealed class ContentionScenario : IScenario
     private static Tally RunThreads(Store store, int writers, string variant, TimeSpan duration)
     {
         long commits = 0, attempts = 0, failures = 0;
-        using var meters = new ToscCounts();
+        using var meters = new Tosc.Testing.ToscMeters();
         using var ready = new CountdownEvent(writers);
         using var go = new ManualResetEventSlim();
         var stop = false;
@@ -178,7 +177,7 @@ internal sealed class ContentionScenario : IScenario
         using var manager = new Manager(store.Open());
         var doc = manager.Read<Doc>();
         manager.Run(() => doc.Counters[$"w{id}"] += 0); // warm up (JIT, connection) before the clock starts
-        using var meters = new ToscCounts();
+        using var meters = new Tosc.Testing.ToscMeters();
         Console.WriteLine("ready");
         if (Console.ReadLine() != "go")
             return 1;
@@ -190,35 +189,4 @@ internal sealed class ContentionScenario : IScenario
     }
 
     private sealed record Tally(long Commits, long Attempts, long Failures, long Rebases, long Leases, double Seconds);
-
-    /// <summary>This process's rebases and leases, from Tosc's meter.</summary>
-    private sealed class ToscCounts : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _rebases, _leases;
-
-        public ToscCounts()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "Tosc" && instrument.Name is "tosc.rebases" or "tosc.leases")
-                    listener.EnableMeasurementEvents(instrument);
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-                Interlocked.Add(ref instrument.Name == "tosc.rebases" ? ref _rebases : ref _leases, value));
-            _listener.Start();
-        }
-
-        public long Rebases => Interlocked.Read(ref _rebases);
-
-        public long Leases => Interlocked.Read(ref _leases);
-
-        public void Reset()
-        {
-            Interlocked.Exchange(ref _rebases, 0);
-            Interlocked.Exchange(ref _leases, 0);
-        }
-
-        public void Dispose() => _listener.Dispose();
-    }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Tosc.Live;
 
 namespace Tosc.Conflicts;
@@ -13,14 +12,12 @@ internal static class Paths
     /// <summary>The path of each (node, part) pair, in order; a node no longer reachable from the root is named by its type.</summary>
     public static List<string> Describe(object? root, IReadOnlyList<(ILiveNode Node, object Slot)> parts)
     {
-        var wanted = parts.Select(p => (object)p.Node).ToHashSet(ReferenceEqualityComparer.Instance);
-        var parents = FindParents(root, wanted);
+        var finder = new Feed.PathFinder(root);
         var paths = new List<string>(parts.Count);
         foreach (var (node, slot) in parts)
         {
-            var path = new StringBuilder(PathOf(node, parents));
-            Append(path, node.Describe(slot));
-            paths.Add(path.Length == 0 ? "(root)" : path.ToString());
+            var path = Feed.PathFinder.Join(finder.Of(node), node.Describe(slot));
+            paths.Add(path.Length == 0 ? "(root)" : path);
         }
         return paths;
     }
@@ -33,53 +30,4 @@ internal static class Paths
         IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
         _ => key.ToString() ?? key.GetType().Name,
     };
-
-    // Breadth first, so the path found is a shortest one; stops once every wanted node is reached.
-    private static Dictionary<object, ILiveNode?> FindParents(object? root, HashSet<object> wanted)
-    {
-        var parents = new Dictionary<object, ILiveNode?>(ReferenceEqualityComparer.Instance);
-        if (Nodes.Of(root) is not { } start)
-            return parents;
-        parents[start] = null;
-        var queue = new Queue<ILiveNode>([start]);
-        var found = wanted.Contains(start) ? 1 : 0;
-        var children = new Stack<ILiveNode>();
-        while (found < wanted.Count && queue.TryDequeue(out var node))
-        {
-            node.PushChildren(children);
-            while (children.TryPop(out var child))
-            {
-                if (!parents.TryAdd(child, node))
-                    continue;
-                queue.Enqueue(child);
-                if (wanted.Contains(child))
-                    found++;
-            }
-        }
-        return parents;
-    }
-
-    private static string PathOf(ILiveNode node, Dictionary<object, ILiveNode?> parents)
-    {
-        if (!parents.ContainsKey(node))
-            return $"({node.Instance.GetType().Name} no longer in the graph)";
-        var labels = new List<string>();
-        for (var current = node; parents[current] is { } parent; current = parent)
-            labels.Add(parent.LabelOf(current));
-        var path = new StringBuilder();
-        for (var i = labels.Count - 1; i >= 0; i--)
-            Append(path, labels[i]);
-        return path.ToString();
-    }
-
-    // A member name joins with a dot, except at the start of the path.
-    private static void Append(StringBuilder path, string label)
-    {
-        if (label.Length == 0)
-            return;
-        if (path.Length == 0 && label[0] == '.')
-            path.Append(label, 1, label.Length - 1);
-        else
-            path.Append(label);
-    }
 }
