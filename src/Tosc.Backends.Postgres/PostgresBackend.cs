@@ -271,9 +271,8 @@ public sealed class PostgresBackend : ToscBackend
 
     private static NpgsqlParameter Text(string value) => new NpgsqlParameter<string> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Text };
 
-    // Copied: the caller may reuse its buffer once the call returns, and Npgsql writes the parameter during the call only,
-    // but a ReadOnlyMemory parameter is not one Npgsql 10 binds as bytea everywhere.
-    private static NpgsqlParameter Bytes(ReadOnlyMemory<byte> value) => new NpgsqlParameter<byte[]> { TypedValue = value.ToArray(), NpgsqlDbType = NpgsqlDbType.Bytea };
+    // Not copied: Npgsql sends the bytes during the call, and the caller may reuse its buffer only once the call returned.
+    private static NpgsqlParameter Bytes(ReadOnlyMemory<byte> value) => new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = value, NpgsqlDbType = NpgsqlDbType.Bytea };
 
     private static NpgsqlParameter Int64(long? value) =>
         new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = value is { } v ? v : DBNull.Value };

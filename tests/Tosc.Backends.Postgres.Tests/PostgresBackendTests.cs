@@ -81,4 +81,36 @@ public sealed class PostgresBackendTests(PostgresServerFixture fixture) : IClass
 
         Assert.Equal([$"tosc_changes {key}:{version}"], payloads);
     }
+
+    [Fact]
+    public async Task Listener_WhenItsConnectionIsTerminated_ReconnectsAndHearsLaterCommits()
+    {
+        var key = Me();
+        // An hour between polls: only the notification (or the reconnect's wake-up) can end the wait promptly.
+        using var waiter = new PostgresBackend(fixture.Server.ConnectionString, key, new PostgresBackendOptions { PollInterval = TimeSpan.FromHours(1) });
+        using var writer = new PostgresBackend(fixture.Server.ConnectionString, key);
+        var version = writer.Write(new byte[] { 1 }, Guid.NewGuid());
+        Assert.Equal(version, await waiter.WaitForChangeAsync(null, TimeSpan.FromSeconds(10))); // starts listening
+
+        Assert.True(Terminate("LISTEN%") > 0);
+        Eventually.True(() => Count("LISTEN%") > 0, "the listener listening again on a new connection");
+        var wait = waiter.WaitForChangeAsync(version, TimeSpan.FromHours(1)).AsTask();
+        var next = writer.Write(new byte[] { 2 }, Guid.NewGuid());
+
+        Assert.Equal(next, await Eventually.Within(wait, "the waiter hearing the commit after the reconnect", TimeSpan.FromSeconds(10)));
+    }
+
+    private long Terminate(string query) =>
+        Scalar($"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '{query}' AND pid <> pg_backend_pid()");
+
+    private long Count(string query) =>
+        Scalar($"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '{query}' AND pid <> pg_backend_pid()");
+
+    private long Scalar(string sql)
+    {
+        using var connection = new NpgsqlConnection(fixture.Server.ConnectionString);
+        connection.Open();
+        using var command = new NpgsqlCommand(sql, connection);
+        return (long)command.ExecuteScalar()!;
+    }
 }

@@ -13,6 +13,7 @@ public sealed class PostgresServer : IDisposable
 {
     private readonly string _bin;
     private readonly bool _asPostgresUser;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
     private Process? _process;
 
     private PostgresServer(string bin)
@@ -77,14 +78,24 @@ public sealed class PostgresServer : IDisposable
         ExitGuard.Forget(_process);
     }
 
-    /// <summary>Kills the postmaster at once (SIGKILL); the next start runs crash recovery.</summary>
+    /// <summary>
+    /// Kills the postmaster and its processes at once (SIGKILL), like a machine losing power for the server; the next start
+    /// runs crash recovery from the WAL. (Killing the postmaster alone would leave its backends holding the shared
+    /// memory, and a new postmaster refuses to start until they are gone.)
+    /// </summary>
     public void Crash()
     {
         if (!IsRunning)
             return;
-        SignalPostmaster("KILL");
+        var postmaster = PostmasterPid();
+        var children = ChildrenOf(postmaster);
+        Kill("KILL", [postmaster, .. children]);
         _process!.WaitForExit(StartDeadline);
         ExitGuard.Forget(_process);
+        // Wait for the children to be gone too: their shared memory must be released before the next start.
+        var clock = Stopwatch.StartNew();
+        while (children.Any(pid => System.IO.Directory.Exists($"/proc/{pid}")) && clock.Elapsed < StartDeadline)
+            Thread.Sleep(20);
     }
 
     /// <summary>Shuts the server down (fast) and starts it again on the same port and data; waits until it accepts connections.</summary>
@@ -184,7 +195,15 @@ public sealed class PostgresServer : IDisposable
         ExitGuard.Track(_process);
         // Drain the log so the server never blocks on a full pipe.
         _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (sender, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                _log.Enqueue(line);
+                while (_log.Count > 20)
+                    _log.TryDequeue(out _);
+            }
+        };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         WaitUntilReady();
@@ -197,7 +216,7 @@ public sealed class PostgresServer : IDisposable
         while (clock.Elapsed < StartDeadline)
         {
             if (_process!.HasExited)
-                throw new InvalidOperationException($"{Description} exited at start with code {_process.ExitCode}.");
+                throw new InvalidOperationException($"{Description} exited at start with code {_process.ExitCode}: {string.Join(" | ", _log)}");
             // pg_isready connects and asks: "accepting connections" only once recovery is over.
             var (code, output) = Run(Path.Combine(_bin, "pg_isready"), ["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", "postgres", "-t", "2"]);
             if (code == 0)
@@ -208,7 +227,9 @@ public sealed class PostgresServer : IDisposable
         throw new TimeoutException($"{Description} did not accept connections within {StartDeadline.TotalSeconds:0} s (last: {last}).");
     }
 
-    private void SignalPostmaster(string signal)
+    private void SignalPostmaster(string signal) => Kill(signal, [PostmasterPid()]);
+
+    private string PostmasterPid()
     {
         // The started process may be runuser; the postmaster's pid is the first line of postmaster.pid.
         var pidFile = Path.Combine(DataDirectory, "postmaster.pid");
@@ -220,11 +241,38 @@ public sealed class PostgresServer : IDisposable
         catch (IOException)
         {
         }
-        if (string.IsNullOrEmpty(pid))
-            throw new InvalidOperationException($"{Description} has no {pidFile}.");
-        var (code, output) = Run("kill", ["-" + signal, pid]);
+        return string.IsNullOrEmpty(pid) ? throw new InvalidOperationException($"{Description} has no {pidFile}.") : pid;
+    }
+
+    private void Kill(string signal, string[] pids)
+    {
+        var (code, output) = Run("kill", ["-" + signal, .. pids]);
         if (code != 0)
-            throw new InvalidOperationException($"kill -{signal} {pid} ({Description}) failed: {output}");
+            throw new InvalidOperationException($"kill -{signal} {string.Join(' ', pids)} ({Description}) failed: {output}");
+    }
+
+    /// <summary>The processes whose parent is <paramref name="pid"/> (from /proc/*/stat: "pid (comm) state ppid ...").</summary>
+    private static string[] ChildrenOf(string pid)
+    {
+        var children = new List<string>();
+        foreach (var entry in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            var name = Path.GetFileName(entry);
+            if (!name.All(char.IsAsciiDigit))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 1 && fields[1] == pid)
+                    children.Add(name);
+            }
+            catch (IOException)
+            {
+                // The process ended meanwhile.
+            }
+        }
+        return [.. children];
     }
 
     private string Command(string program) => _asPostgresUser ? "runuser" : Path.Combine(_bin, program);
