@@ -2,6 +2,7 @@ using Tosc.Changes;
 using Tosc.Conflicts;
 using Tosc.Diagnostics;
 using Tosc.Live;
+using Tosc.Serialization;
 using Tosc.Transactions;
 
 namespace Tosc;
@@ -140,7 +141,8 @@ public sealed partial class Manager
         var expected = work.BaseVersion!.Value;
         foreach (var record in slice.Records)
         {
-            decoded.Add((record, LogRecordReader.Read(Unprotect(record.Data), expected, record.CommitId, this, Index)));
+            var follows = expected;
+            decoded.Add((record, DeepValues.Run(_options.MaxDepth, () => LogRecordReader.Read(Unprotect(record.Data), follows, record.CommitId, this, Index))));
             expected = record.Version;
         }
         var collisions = new List<(ILiveNode Node, object Slot)>();

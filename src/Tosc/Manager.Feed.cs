@@ -188,8 +188,11 @@ public sealed partial class Manager
             && (type.IsValueType || ObjectModel.For(type).Kind == ObjectKind.Value))
             return value;
         var declared = DetachedType(value);
-        var encoded = new EncodeContext(owner: null, _registry).Encode(Codecs.For(declared), value, ToscCompression.None);
-        return Decode(encoded, declared, new DecodeContext(_registry, owner: null, live: false));
+        return DeepValues.Run(_options.MaxDepth, () =>
+        {
+            var encoded = new EncodeContext(owner: null, _registry).Encode(Codecs.For(declared), value, ToscCompression.None);
+            return Decode(encoded, declared, new DecodeContext(_registry, owner: null, live: false));
+        });
     }
 
     /// <summary>The declared type a detached copy is read as: interfaces for collections, the user's class for a proxy.</summary>

@@ -1,6 +1,7 @@
 using Tosc.Changes;
 using Tosc.Diagnostics;
 using Tosc.Live;
+using Tosc.Serialization;
 
 namespace Tosc;
 
@@ -22,7 +23,11 @@ public sealed partial class Manager
     private bool _snapshotStale;
 
     /// <summary>Encodes a change as a log operation the moment it is made (delta commits only).</summary>
-    internal void RecordOp(Change change) => _ops?.Append(change);
+    internal void RecordOp(Change change)
+    {
+        if (_ops is { } ops)
+            DeepValues.Run(_options.MaxDepth, () => ops.Append(change));
+    }
 
     internal void ForgetOps() => _ops?.Clear();
 
@@ -56,7 +61,8 @@ public sealed partial class Manager
     {
         foreach (var record in records)
         {
-            var ops = LogRecordReader.Read(Unprotect(record.Data), _version!.Value, record.CommitId, this, Index);
+            var follows = _version!.Value;
+            var ops = DeepValues.Run(_options.MaxDepth, () => LogRecordReader.Read(Unprotect(record.Data), follows, record.CommitId, this, Index));
             lock (Gate)
                 Apply(record, ops);
             Interlocked.Increment(ref _structureStamp);

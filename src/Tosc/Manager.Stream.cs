@@ -79,6 +79,7 @@ public sealed partial class Manager
             BackendRetries = _options.BackendRetries,
             Logger = _options.Logger,
             TimeProvider = _options.TimeProvider,
+            MaxDepth = _options.MaxDepth,
         };
         foreach (var type in _options.KnownTypes)
             options.KnownTypes.Add(type);

@@ -54,7 +54,7 @@ public sealed partial class Manager
         {
             TResult result;
             lock (Gate)
-                result = mutation(node, arg, work);
+                result = MutateDeep(node, arg, work, mutation);
             Interlocked.Increment(ref _structureStamp);
             return result;
         }
@@ -64,7 +64,7 @@ public sealed partial class Manager
             work = new UnitOfWork(this, Version, isImplicit: true);
             TResult result;
             lock (Gate)
-                result = mutation(node, arg, work);
+                result = MutateDeep(node, arg, work, mutation);
             Interlocked.Increment(ref _structureStamp);
             CommitAsync(work, async: false, CancellationToken.None).GetAwaiter().GetResult();
             return result;
@@ -74,6 +74,13 @@ public sealed partial class Manager
             Release();
         }
     }
+
+    /// <summary>
+    /// Runs a mutation, again on a deep thread when the value it adds nests deeper than this thread holds (a
+    /// mutation converts the value to live objects before it changes anything, so starting over is safe).
+    /// </summary>
+    private TResult MutateDeep<TNode, TArg, TResult>(TNode node, TArg arg, UnitOfWork work, Mutation<TNode, TArg, TResult> mutation) where TNode : ILiveNode =>
+        Serialization.DeepValues.Run(_options.MaxDepth, () => mutation(node, arg, work));
 
     internal async ValueTask CommitAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
     {

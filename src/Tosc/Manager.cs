@@ -387,7 +387,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         using (EnterExclusiveAsync(async: false, CancellationToken.None).GetAwaiter().GetResult())
         {
             var data = Encode(_root, _rootType);
-            return Decode(data, declared ?? _rootType, new DecodeContext(_registry, owner: null, live: false));
+            return DeepValues.Run(_options.MaxDepth, () => Decode(data, declared ?? _rootType, new DecodeContext(_registry, owner: null, live: false)));
         }
     }
 
@@ -396,7 +396,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     {
         try
         {
-            var encoded = _encoder.Encode(Codecs.For(declared), value, _options.Compression);
+            var encoded = DeepValues.Run(_options.MaxDepth, () => _encoder.Encode(Codecs.For(declared), value, _options.Compression));
             if (_encoder.ValueDepth == 0 && value is not null && Nodes.Of(value) is { } root && ReferenceEquals(root.Header.Owner, this))
             {
                 // Encoding visited exactly the reachable nodes: IsLinked can use the marks.
@@ -467,8 +467,12 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     private DecodedState DecodeLive(ReadOnlyMemory<byte> data, Type declared, bool reuse)
     {
         var existing = reuse ? CollectNodes() : null;
-        var context = new DecodeContext(_registry, this, live: true, existing);
-        return new DecodedState(Decode(Unprotect(data), declared, context), context, existing);
+        // A fresh context per attempt: a value too deep for this thread is decoded again on a deep one.
+        return DeepValues.Run(_options.MaxDepth, () =>
+        {
+            var context = new DecodeContext(_registry, this, live: true, existing);
+            return new DecodedState(Decode(Unprotect(data), declared, context), context, existing);
+        });
     }
 
     /// <summary>Makes a decoded state the manager's state, swapping new content into the live nodes it reuses.</summary>

@@ -73,6 +73,15 @@ public sealed class ManagerOptions
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>
+    /// How deep a stored value may nest (a linked chain of objects, a tree, nested collections), in levels. Up to 512
+    /// levels a value is encoded and decoded on the calling thread; deeper ones on a thread of their own whose stack
+    /// is sized for this many levels (about 2 KB each, reserved, not committed). Reading a store deeper than this fails
+    /// with a <see cref="ToscDataException"/> naming the limit; a decoder must stop somewhere on hostile bytes.
+    /// </summary>
+    /// <value>The default is 100,000 levels.</value>
+    public int MaxDepth { get; set; } = 100_000;
+
+    /// <summary>
     /// Where the watcher applies other managers' commits and where change events are raised (<see cref="Manager.Changed"/>,
     /// <see cref="Manager.Committed"/>, the data-binding events of live objects). Set it to a UI thread's context (WPF,
     /// MAUI, Avalonia): code on that thread then never sees the live objects move between two reads, and bindings
@@ -84,6 +93,8 @@ public sealed class ManagerOptions
 
     internal void Validate()
     {
+        if (MaxDepth < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxDepth), MaxDepth, "ManagerOptions.MaxDepth must be at least 1.");
         if (Retries < 0)
             throw new ArgumentOutOfRangeException(nameof(Retries), Retries, "ManagerOptions.Retries must be 0 or more.");
         if (Timeout is { } timeout && timeout <= TimeSpan.Zero)

@@ -42,6 +42,9 @@ internal static class ObjectWriting
     private static Dictionary<object, object>? t_converting;
 
     [ThreadStatic]
+    private static int t_liveDepth;
+
+    [ThreadStatic]
     private static int t_freezeDepth;
 
     public static void Write(ref GraphWriter writer, object value)
@@ -127,6 +130,15 @@ internal static class ObjectWriting
         model.ThrowIfNotLive();
         var top = t_converting is null;
         t_converting ??= new Dictionary<object, object>(ReferenceEqualityComparer.Instance);
+        // One level of recursion per nested object: a chain deeper than this thread holds is converted again on a
+        // deep one (DeepValues), up to ManagerOptions.MaxDepth.
+        if (++t_liveDepth > DeepValues.Limit)
+        {
+            t_liveDepth--;
+            if (top)
+                t_converting = null;
+            throw DeepValues.TooDeep(stored: false);
+        }
         try
         {
             if (t_converting.TryGetValue(value, out var done))
@@ -151,6 +163,7 @@ internal static class ObjectWriting
         }
         finally
         {
+            t_liveDepth--;
             if (top)
                 t_converting = null;
         }

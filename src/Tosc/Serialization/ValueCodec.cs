@@ -210,8 +210,8 @@ internal sealed class EncodeContext
 
     public void Enter()
     {
-        if (++Depth > WireFormat.MaxDepth)
-            throw new ToscDataException($"The value nests deeper than {WireFormat.MaxDepth} levels (is an immutable value cyclic?).");
+        if (++Depth > DeepValues.Limit)
+            throw DeepValues.TooDeep(stored: false);
     }
 
     public void Leave() => Depth--;
@@ -318,8 +318,8 @@ internal sealed class DecodeContext
 
     public void Enter(int offset)
     {
-        if (++_depth > WireFormat.MaxDepth)
-            throw new ToscDataException($"The stored value nests deeper than {WireFormat.MaxDepth} levels (offset {offset}).");
+        if (++_depth > DeepValues.Limit)
+            throw DeepValues.TooDeep(stored: true, offset);
     }
 
     public void Leave() => _depth--;

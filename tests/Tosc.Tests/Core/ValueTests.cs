@@ -181,14 +181,23 @@ public sealed class NestingTests : IDisposable
     }
 
     [Fact]
-    public void NestingPastTheLimit_IsRefusedAtWrite_WithAClearMessage()
+    public void NestingThroughCollectionsPastWhatOneThreadHolds_RoundTrips_AndPastMaxDepthIsRefusedClearly()
     {
+        // 400 objects each holding the next in a list: 800 levels, more than a call stack takes inline (512).
         var manager = _store.Open();
+        manager.Write(Chain(400));
+        var node = _store.OpenQuiet().Read<TreeNode>();
+        var depth = 1;
+        while (node.Children.Count > 0)
+        {
+            node = node.Children[0];
+            depth++;
+        }
+        Assert.Equal(400, depth);
 
-        var error = Assert.Throws<ToscDataException>(() => manager.Write(Chain(400)));
-
-        Assert.Contains("512", error.Message);
-        Assert.Null(manager.Version);
+        var limited = _store.Open(new ManagerOptions { MaxDepth = 600 });
+        var error = Assert.Throws<ToscDataException>(() => limited.Write(Chain(400)));
+        Assert.Contains("600 levels", error.Message, StringComparison.Ordinal);
     }
 
     private static TreeNode Chain(int length)
