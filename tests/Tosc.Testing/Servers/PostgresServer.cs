@@ -9,7 +9,7 @@ namespace Tosc.Testing;
 /// run as root, so under root the binaries run as the <c>postgres</c> user through <c>runuser</c>. It can be restarted
 /// (fast shutdown, same port and data) and crashed.
 /// </summary>
-public sealed class PostgresServer : IDisposable
+public sealed class PostgresServer : IRestartableServer
 {
     private readonly string _bin;
     private readonly bool _asPostgresUser;

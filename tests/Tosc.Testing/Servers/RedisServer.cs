@@ -10,7 +10,7 @@ namespace Tosc.Testing;
 /// Redis tests, the benchmarks and the chaos runner share. It can be shut down, killed (SIGKILL) and started again
 /// on the same port and data.
 /// </summary>
-public sealed class RedisServer : IDisposable
+public sealed class RedisServer : IRestartableServer
 {
     private readonly string[] _extraArguments;
     private readonly bool _ownsDirectory;
