@@ -22,6 +22,12 @@ public class Doc
     public virtual IList<Order> Orders { get; set; } = new List<Order>();
 }
 
+/// <summary>A list of products, for the read scenario.</summary>
+public class Catalog
+{
+    public virtual IList<Product> Products { get; set; } = new List<Product>();
+}
+
 public class Product
 {
     public virtual string Sku { get; set; } = "";

@@ -22,6 +22,7 @@ internal static class Program
         new ContentionScenario(),
         new NotificationScenario(),
         new MemoryScenario(),
+        new ReadScenario(),
     ];
 
     public static int Main(string[] args)
