@@ -212,15 +212,21 @@ public sealed partial class Manager
         return type;
     }
 
-    private void RaiseCommitted(ChangedEventArgs? committed)
+    private void RaiseCommitted(ChangedEventArgs? committed) => Raise(Committed, committed);
+
+    /// <summary>
+    /// Raises a change event on the configured synchronization context (or here); a handler's exception is logged,
+    /// never thrown into the commit or the watcher.
+    /// </summary>
+    private void Raise(EventHandler<ChangedEventArgs>? handlers, ChangedEventArgs? args)
     {
-        if (committed is null || Committed is not { } handlers)
+        if (args is null || handlers is null)
             return;
         OnContext(() =>
         {
             try
             {
-                handlers.Invoke(this, committed);
+                handlers.Invoke(this, args);
             }
             catch (Exception e)
             {

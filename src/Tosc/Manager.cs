@@ -559,19 +559,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
     private void RaiseChanged(ChangedEventArgs? changed)
     {
         DispatchNotifications();
-        if (changed is null || Changed is not { } handlers)
-            return;
-        OnContext(() =>
-        {
-            try
-            {
-                handlers.Invoke(this, changed);
-            }
-            catch (Exception e)
-            {
-                ToscLog.ChangedHandlerFailed(_logger, e);
-            }
-        });
+        Raise(Changed, changed);
     }
 
     private sealed record DecodedState(object? Root, DecodeContext Context, Dictionary<long, ILiveNode>? Existing);
