@@ -136,12 +136,24 @@ public sealed partial class Manager
         RaiseChanged(changed);
     }
 
+    /// <summary>
+    /// Waits (up to <paramref name="timeout"/>) for the store to move past <paramref name="known"/>. Only a wait: a store
+    /// briefly out of reach (a restart) ends it early instead of failing the commit or the body behind it, whose own
+    /// calls then meet the store through the core's retried reads and settled commits.
+    /// </summary>
     private async ValueTask WaitForChangeAsync(long known, TimeSpan timeout, bool async, CancellationToken cancellationToken)
     {
-        if (async)
-            await _calls.Backend.WaitForChangeAsync(known, timeout, cancellationToken).ConfigureAwait(false);
-        else // off the caller's thread: a synchronous caller may sit on a single-threaded synchronization context
-            Task.Run(() => _calls.Backend.WaitForChangeAsync(known, timeout, cancellationToken).AsTask(), cancellationToken).GetAwaiter().GetResult();
+        try
+        {
+            if (async)
+                await _calls.Backend.WaitForChangeAsync(known, timeout, cancellationToken).ConfigureAwait(false);
+            else // off the caller's thread: a synchronous caller may sit on a single-threaded synchronization context
+                Task.Run(() => _calls.Backend.WaitForChangeAsync(known, timeout, cancellationToken).AsTask(), cancellationToken).GetAwaiter().GetResult();
+        }
+        catch (BackendException e) when (e.IsTransient)
+        {
+            ToscLog.RefreshFailed(_logger, e);
+        }
     }
 
     private sealed record Lease(Guid Holder, long Version, TimeSpan Duration, long SeenAt);
