@@ -18,8 +18,35 @@ public sealed partial class Manager
     // sustained contention a rebased append can keep meeting newer ones.
     private const int RebasesBeforeLease = 3;
 
+    // How many managers of the process run an explicit transaction: while none does, a read of a live object checks
+    // only this (one load from a fixed address), not its manager's own flag behind two references.
+    private static int s_tracking;
+
     // Set while an explicit transaction runs: reads outside one cost this one field read.
     private volatile bool _tracking;
+
+    /// <summary>Whether any manager of the process runs an explicit transaction; when not, no read needs noting.</summary>
+    internal static bool AnyTracksReads => Volatile.Read(ref s_tracking) != 0;
+
+    /// <summary>Whether an explicit transaction runs, so reads must be noted.</summary>
+    internal bool TracksReads => _tracking;
+
+    // Both run under the manager's exclusive lock, once per outermost transaction.
+    private void StartTracking()
+    {
+        if (_tracking)
+            return;
+        _tracking = true;
+        Interlocked.Increment(ref s_tracking);
+    }
+
+    private void StopTracking()
+    {
+        if (!_tracking)
+            return;
+        _tracking = false;
+        Interlocked.Decrement(ref s_tracking);
+    }
 
     /// <summary>Notes a read of <paramref name="slot"/> of <paramref name="node"/> by this flow's transaction, if it runs one.</summary>
     internal void NoteRead(ILiveNode node, object slot)

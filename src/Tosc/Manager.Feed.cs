@@ -198,7 +198,7 @@ public sealed partial class Manager
     /// <summary>The declared type a detached copy is read as: interfaces for collections, the user's class for a proxy.</summary>
     private static Type DetachedType(object value)
     {
-        var type = value is Castle.DynamicProxy.IProxyTargetAccessor ? value.GetType().BaseType! : value.GetType();
+        var type = LiveProxies.TypeOf(value);
         if (!type.IsGenericType)
             return type;
         var definition = type.GetGenericTypeDefinition();

@@ -181,7 +181,7 @@ public sealed partial class Manager
     /// <summary>Ends the outermost scope: clears the flow's transaction and lets other flows (and the watcher) in.</summary>
     internal void EndOutermost(FlowBoxHandle box)
     {
-        _tracking = false;
+        StopTracking();
         box.Clear();
         Release();
     }
@@ -222,7 +222,7 @@ public sealed partial class Manager
         {
             var work = new UnitOfWork(this, Version, isImplicit: false);
             box.Work = work;
-            _tracking = true;
+            StartTracking();
             return new Transaction(this, work, new FlowBoxHandle(box), outermost: true);
         }
         catch

@@ -42,7 +42,7 @@ internal sealed class CodecScenario : IScenario
         }
         result.Notes.Add("tosc_per_json is time per operation, Tosc / System.Text.Json, on the same graph (> 1: Tosc slower). MB/s counts each format's own bytes.");
         result.Notes.Add("Both encoders reuse their output buffer (Tosc's EncodeContext with its ArrayBufferWriter, as the Manager does; System.Text.Json through a reused Utf8JsonWriter).");
-        result.Notes.Add("Live decode builds DList/DDict and Castle proxies owned by a manager (what Read does); plain decode builds List/Dictionary and plain instances (what Snapshot does).");
+        result.Notes.Add("Live decode builds DList/DDict and live subclasses owned by a manager (what Read does); plain decode builds List/Dictionary and plain instances (what Snapshot does).");
         result.Notes.Add(bench.Quick
             ? "Quick mode: interleaved Stopwatch loops and GC.GetAllocatedBytesForCurrentThread instead of BenchmarkDotNet."
             : "BenchmarkDotNet 0.14 in-process (InProcessEmitToolchain), MemoryDiagnoser; mean time per operation.");

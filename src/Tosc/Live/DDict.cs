@@ -26,7 +26,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     private static readonly ValueCodec<TValue> s_valueCodec = Codecs.Get<TValue>();
     private readonly NodeHeader _header;
     private Dictionary<TKey, TValue> _items;
-    private Readers _readers = new();
+    private Readers? _readers; // made by the first enumeration: most collections are never enumerated while they change
 
     /// <summary>Creates an empty dictionary, not yet stored.</summary>
     public DDict() : this([], new NodeHeader()) { }
@@ -186,7 +186,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     /// </summary>
     public LiveEnumerator<KeyValuePair<TKey, TValue>, Dictionary<TKey, TValue>.Enumerator> GetEnumerator()
     {
-        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers));
+        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers ??= new()));
         return new(items.GetEnumerator(), readers);
     }
 
@@ -223,7 +223,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     internal void ReplaceContent(Dictionary<TKey, TValue> items)
     {
         _items = items;
-        _readers = new Readers();
+        _readers = null;
     }
 
     void ILiveNode.ReplaceContent(object content) => ReplaceContent((Dictionary<TKey, TValue>)content);

@@ -21,7 +21,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
     private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
     private readonly NodeHeader _header;
     private List<T> _items;
-    private Readers _readers = new();
+    private Readers? _readers; // made by the first enumeration: most collections are never enumerated while they change
 
     /// <summary>Creates an empty list, not yet stored.</summary>
     public DList() : this([], new NodeHeader()) { }
@@ -50,8 +50,9 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
     {
         get
         {
+            // Outside transactions a read needs no gate: the list is changed in place one element at a time, or replaced whole.
             var owner = _header.Owner;
-            if (owner is null)
+            if (!Manager.AnyTracksReads || owner is not { TracksReads: true })
                 return _items.Count;
             lock (owner.Gate)
             {
@@ -78,7 +79,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
         get
         {
             var owner = _header.Owner;
-            if (owner is null)
+            if (!Manager.AnyTracksReads || owner is not { TracksReads: true })
                 return _items[index];
             lock (owner.Gate)
             {
@@ -249,7 +250,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
     /// </summary>
     public LiveEnumerator<T, List<T>.Enumerator> GetEnumerator()
     {
-        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers));
+        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers ??= new()));
         return new(items.GetEnumerator(), readers);
     }
 
@@ -269,7 +270,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
     internal void ReplaceContent(List<T> items)
     {
         _items = items;
-        _readers = new Readers();
+        _readers = null;
     }
 
     void ILiveNode.ReplaceContent(object content) => ReplaceContent((List<T>)content);

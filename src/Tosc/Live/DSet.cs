@@ -21,7 +21,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
     private static readonly ValueCodec<T> s_codec = Codecs.Get<T>();
     private readonly NodeHeader _header;
     private HashSet<T> _items;
-    private Readers _readers = new();
+    private Readers? _readers; // made by the first enumeration: most collections are never enumerated while they change
 
     /// <summary>Creates an empty set, not yet stored.</summary>
     public DSet() : this([], new NodeHeader()) { }
@@ -144,7 +144,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
     /// </summary>
     public LiveEnumerator<T, HashSet<T>.Enumerator> GetEnumerator()
     {
-        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers));
+        var (items, readers) = Readers.Enumerate(this, static node => (node._items, node._readers ??= new()));
         return new(items.GetEnumerator(), readers);
     }
 
@@ -164,7 +164,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
     internal void ReplaceContent(HashSet<T> items)
     {
         _items = items;
-        _readers = new Readers();
+        _readers = null;
     }
 
     void ILiveNode.ReplaceContent(object content) => ReplaceContent((HashSet<T>)content);

@@ -1,5 +1,4 @@
 using System.Collections;
-using Castle.DynamicProxy;
 using Tosc.Serialization;
 
 namespace Tosc.Live;
@@ -17,7 +16,7 @@ internal static class MutableKeys
     {
         if (key is null || IsImmutable(key))
             return;
-        var type = key is IProxyTargetAccessor ? key.GetType().BaseType! : key.GetType();
+        var type = LiveProxies.TypeOf(key);
         var what = element ? "a set element" : "a dictionary key";
         throw new ArgumentException(
             $"A {TypeNames.Display(type)} cannot be {what}: Tosc stores it as a mutable object, and a change to it through " +
@@ -28,7 +27,7 @@ internal static class MutableKeys
     private static bool IsImmutable(object key) => key switch
     {
         string or IConvertible or Guid or DateTimeOffset or TimeSpan or Enum => true,
-        ILiveNode or IProxyTargetAccessor or byte[] or IEnumerable => false,
+        ILiveNode or ILiveProxy or byte[] or IEnumerable => false,
         _ when key.GetType().IsValueType => true,
         _ => ObjectModel.For(key.GetType()).Kind == ObjectKind.Value,
     };

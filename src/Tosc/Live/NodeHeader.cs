@@ -98,7 +98,7 @@ internal static class Nodes
     {
         null => null,
         ILiveNode node => node,
-        Castle.DynamicProxy.IProxyTargetAccessor proxy => ObjectNode.Of(proxy),
+        ILiveProxy proxy => proxy.ToscNode,
         _ => null,
     };
 

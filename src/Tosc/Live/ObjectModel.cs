@@ -3,14 +3,13 @@ using System.Linq.Expressions;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
-using Castle.DynamicProxy;
 using Tosc.Serialization;
 
 namespace Tosc.Live;
 
 internal enum ObjectKind
 {
-    /// <summary>A class Tosc tracks through a Castle class proxy: every property change is recorded.</summary>
+    /// <summary>A class Tosc tracks through a subclass of its own (<see cref="LiveProxies"/>): every property change is recorded.</summary>
     Live,
 
     /// <summary>Records, structs and init-only classes: immutable values, replaced whole.</summary>
@@ -24,15 +23,13 @@ internal enum ObjectKind
 internal sealed class ObjectModel
 {
     private static readonly ConcurrentDictionary<Type, ObjectModel> s_models = new();
-    private static readonly ProxyGenerator s_generator = new();
-    private static readonly ProxyGenerationOptions s_proxyOptions = new(LiveObjectHook.Instance);
 
     // Collections that change in place and have no read-only form of the same type (see CheckValue).
     private static readonly HashSet<Type> s_mutableDefinitions = [typeof(List<>), typeof(HashSet<>), typeof(Dictionary<,>), typeof(DList<>), typeof(DSet<>), typeof(DDict<,>)];
 
-    private readonly Dictionary<RuntimeMethodHandle, int> _accessors = [];
-    private Func<IInterceptor[], object>? _createProxy;
+    private Func<ObjectNode, object>? _createProxy;
     private Func<object>? _createPlain;
+    private Action<object>? _releaseBaseValues;
     private ConstructorInfo? _valueConstructor;
     private int[] _constructorSlots = [];
     private bool? _holdsCollections;
@@ -50,14 +47,6 @@ internal sealed class ObjectModel
         {
             ValueError = CheckValue(type, Properties);
             PrepareValueConstruction();
-        }
-        for (var i = 0; i < Properties.Length; i++)
-        {
-            var info = Properties[i].Info;
-            if (info.GetMethod is { IsVirtual: true, IsFinal: false } getter)
-                _accessors[getter.MethodHandle] = i;
-            if (info.SetMethod is { IsVirtual: true, IsFinal: false } setter)
-                _accessors[setter.MethodHandle] = ~i;
         }
     }
 
@@ -93,14 +82,9 @@ internal sealed class ObjectModel
         type.Namespace is { } ns && (ns == "System" || ns.StartsWith("System.", StringComparison.Ordinal) || ns == "Microsoft" || ns.StartsWith("Microsoft.", StringComparison.Ordinal) || ns.StartsWith("Castle.", StringComparison.Ordinal));
 
     /// <summary>The model of a proxy's real type, or of the value's own type.</summary>
-    public static ObjectModel Of(object value) => value is IProxyTargetAccessor accessor && ObjectNode.Of(accessor) is { } node
+    public static ObjectModel Of(object value) => LiveProxies.NodeOf(value) is { } node
         ? node.Model
         : For(value.GetType());
-
-    /// <summary>Maps an intercepted accessor to its slot: index for a getter, ~index for a setter.</summary>
-    public bool TryGetAccessor(MethodInfo method, out int accessor) => _accessors.TryGetValue(method.MethodHandle, out accessor);
-
-    public bool IsAccessor(MethodInfo method) => _accessors.ContainsKey(method.MethodHandle);
 
     public int IndexOf(ReadOnlySpan<byte> utf8Name, int hint)
     {
@@ -117,8 +101,30 @@ internal sealed class ObjectModel
     public object CreateProxy(ObjectNode node)
     {
         ThrowIfNotLive();
-        _createProxy ??= CompileProxyFactory();
-        return _createProxy([node]);
+        _createProxy ??= LiveProxies.CreateFactory(this);
+        return _createProxy(node);
+    }
+
+    /// <summary>
+    /// Drops what the class's constructor put in the backing fields of stored properties (a new list, say): a live object
+    /// keeps its values in its node's slots, so those would only hold memory.
+    /// </summary>
+    public void ReleaseBaseValues(object proxy)
+    {
+        _releaseBaseValues ??= CompileRelease();
+        _releaseBaseValues(proxy);
+    }
+
+    private Action<object> CompileRelease()
+    {
+        var fields = Properties.Select(p => p.BackingField).OfType<FieldInfo>().Where(f => !f.FieldType.IsValueType && !f.IsInitOnly).ToArray();
+        if (fields.Length == 0)
+            return static _ => { };
+        var instance = Expression.Parameter(typeof(object));
+        var typed = Expression.Variable(Type);
+        var body = new List<Expression> { Expression.Assign(typed, Expression.Convert(instance, Type)) };
+        body.AddRange(fields.Select(f => Expression.Assign(Expression.Field(typed, f), Expression.Default(f.FieldType))));
+        return Expression.Lambda<Action<object>>(Expression.Block([typed], body), instance).Compile();
     }
 
     public object CreatePlain()
@@ -221,7 +227,7 @@ internal sealed class ObjectModel
         if (type.IsSealed)
             return $"Tosc cannot track {name}: the class is sealed. Unseal it, or make it a record to store it as an immutable value.";
         if (!type.IsVisible)
-            return $"Tosc cannot track {name}: the class must be public (Castle DynamicProxy subclasses it).";
+            return $"Tosc cannot track {name}: the class must be public (Tosc subclasses it).";
         if (type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes) is not { IsPrivate: false, IsAssembly: false })
             return $"Tosc cannot track {name}: it needs a public or protected parameterless constructor.";
         foreach (var field in type.GetFields(BindingFlags.Public | BindingFlags.Instance))
@@ -340,17 +346,6 @@ internal sealed class ObjectModel
         _constructorSlots = _valueConstructor is null ? [] : bestSlots;
     }
 
-    private Func<IInterceptor[], object> CompileProxyFactory()
-    {
-        // Proxies raise PropertyChanged for stored changes, unless the class implements INotifyPropertyChanged itself.
-        Type[] interfaces = typeof(System.ComponentModel.INotifyPropertyChanged).IsAssignableFrom(Type) ? [] : [typeof(System.ComponentModel.INotifyPropertyChanged)];
-        var proxyType = s_generator.ProxyBuilder.CreateClassProxyType(Type, interfaces, s_proxyOptions);
-        var constructor = proxyType.GetConstructor([typeof(IInterceptor[])])
-            ?? throw new InvalidOperationException($"Castle produced no (IInterceptor[]) constructor for {TypeNames.Display(Type)}.");
-        var interceptors = Expression.Parameter(typeof(IInterceptor[]));
-        return Expression.Lambda<Func<IInterceptor[], object>>(Expression.New(constructor, interceptors), interceptors).Compile();
-    }
-
     private Func<object> CompilePlainFactory()
     {
         var constructor = Type.GetConstructor(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance, Type.EmptyTypes);
@@ -361,27 +356,6 @@ internal sealed class ObjectModel
             throw new ToscDataException($"{TypeNames.Display(Type)} has no parameterless constructor to build it from stored data.");
         }
         return Expression.Lambda<Func<object>>(Expression.Convert(Expression.New(constructor), typeof(object))).Compile();
-    }
-
-    /// <summary>Castle asks this which methods to intercept: only the stored properties' accessors.</summary>
-    private sealed class LiveObjectHook : IProxyGenerationHook
-    {
-        public static readonly LiveObjectHook Instance = new();
-
-        public void MethodsInspected()
-        {
-        }
-
-        public void NonProxyableMemberNotification(Type type, MemberInfo memberInfo)
-        {
-        }
-
-        public bool ShouldInterceptMethod(Type type, MethodInfo methodInfo) =>
-            For(type).IsAccessor(methodInfo) || methodInfo.DeclaringType == typeof(System.ComponentModel.INotifyPropertyChanged);
-
-        public override bool Equals(object? obj) => obj is LiveObjectHook;
-
-        public override int GetHashCode() => typeof(LiveObjectHook).GetHashCode();
     }
 }
 

@@ -1,4 +1,3 @@
-using Castle.DynamicProxy;
 using Tosc.Changes;
 using Tosc.Conflicts;
 using Tosc.Serialization;
@@ -6,11 +5,11 @@ using Tosc.Serialization;
 namespace Tosc.Live;
 
 /// <summary>
-/// The state of one live user object, and the Castle interceptor of its proxy: stored properties read
-/// and write <see cref="Slots"/>; every write is recorded. Until <see cref="Slots"/> is set (while the
-/// class's constructor runs) accessors fall through to the base class.
+/// The state of one live user object: its proxy's stored properties read and write <see cref="Slots"/> (see
+/// <see cref="LiveProxies"/>); every write is recorded. Until <see cref="Slots"/> is set (while the class's constructor
+/// runs) accessors fall through to the base class.
 /// </summary>
-internal sealed class ObjectNode : IInterceptor, ILiveNode, Feed.IObservableNode
+internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
 {
     private System.ComponentModel.PropertyChangedEventHandler? _propertyChanged;
 
@@ -34,53 +33,60 @@ internal sealed class ObjectNode : IInterceptor, ILiveNode, Feed.IObservableNode
 
     public object Instance { get; set; } = null!;
 
-    public static ObjectNode? Of(IProxyTargetAccessor proxy) => proxy.GetInterceptors() is [ObjectNode node, ..] ? node : null;
+    /// <summary>What <see cref="Read"/> returns while the class's constructor runs: the getter then reads the base class.</summary>
+    public static readonly object Constructing = new();
 
-    public void Intercept(IInvocation invocation)
+    /// <summary>A stored property's getter: the slot's value, noted as read when a transaction runs.</summary>
+    public object? Read(int slot)
     {
+        // Outside transactions a read is one array load (a slot is replaced whole, never torn), small enough to inline.
         var slots = Slots;
-        if (slots is null || !Model.TryGetAccessor(invocation.Method, out var accessor))
+        if (slots is null || Manager.AnyTracksReads)
+            return ReadNoted(slot);
+        return slots[slot];
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private object? ReadNoted(int slot)
+    {
+        if (Slots is null)
+            return Constructing;
+        if (Header.Owner is not { TracksReads: true } owner)
+            return Slots[slot];
+        lock (owner.Gate)
         {
-            if (invocation.Method.DeclaringType == typeof(System.ComponentModel.INotifyPropertyChanged))
-                Subscribe(invocation);
-            else
-                invocation.Proceed();
-            return;
+            owner.NoteRead(this, Model.Properties[slot].Name);
+            return Slots![slot];
         }
-        if (accessor >= 0)
-        {
-            var owner = Header.Owner;
-            if (owner is null)
-            {
-                invocation.ReturnValue = slots[accessor];
-                return;
-            }
-            lock (owner.Gate)
-            {
-                owner.NoteRead(this, Model.Properties[accessor].Name);
-                invocation.ReturnValue = Slots![accessor];
-            }
-            return;
-        }
-        Set(~accessor, invocation.Arguments[0]);
+    }
+
+    /// <summary>A stored property's setter: records the change. <see langword="false"/> while the class's constructor runs.</summary>
+    public bool TryWrite(int slot, object? value)
+    {
+        if (Slots is null)
+            return false;
+        Set(slot, value);
+        return true;
+    }
+
+    /// <summary>The proxy's <c>INotifyPropertyChanged.PropertyChanged</c> add accessor.</summary>
+    public void Subscribe(System.ComponentModel.PropertyChangedEventHandler? handler)
+    {
+        lock (this)
+            _propertyChanged += handler;
+    }
+
+    /// <summary>The proxy's <c>INotifyPropertyChanged.PropertyChanged</c> remove accessor.</summary>
+    public void Unsubscribe(System.ComponentModel.PropertyChangedEventHandler? handler)
+    {
+        lock (this)
+            _propertyChanged -= handler;
     }
 
     public bool HasListeners => _propertyChanged is not null;
 
     public void Notify(PathChangeKind kind, object? at, object? old, object? @new) =>
         _propertyChanged?.Invoke(Instance, at is string name ? new System.ComponentModel.PropertyChangedEventArgs(name) : Feed.BindingArgs.Everything);
-
-    // The proxy implements INotifyPropertyChanged through this node: add_PropertyChanged and remove_PropertyChanged.
-    private void Subscribe(IInvocation invocation)
-    {
-        var handler = (System.ComponentModel.PropertyChangedEventHandler?)invocation.Arguments[0];
-        lock (this)
-        {
-            _propertyChanged = invocation.Method.Name.StartsWith("add_", StringComparison.Ordinal)
-                ? _propertyChanged + handler
-                : _propertyChanged - handler;
-        }
-    }
 
     public void PushChildren(Stack<ILiveNode> pending)
     {

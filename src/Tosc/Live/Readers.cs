@@ -42,12 +42,12 @@ internal sealed class Readers
     /// The content to change in place: a copy (with a count of its own) when an enumeration runs over the current one.
     /// Callers hold the gate.
     /// </summary>
-    public static TContent Writable<TContent>(ref TContent content, ref Readers readers, Func<TContent, TContent> copy)
+    public static TContent Writable<TContent>(ref TContent content, ref Readers? readers, Func<TContent, TContent> copy)
     {
-        if (readers.Any)
+        if (readers is { Any: true })
         {
             content = copy(content);
-            readers = new Readers();
+            readers = null;
         }
         return content;
     }

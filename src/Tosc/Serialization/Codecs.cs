@@ -38,7 +38,7 @@ internal static class Codecs
             if (definition == typeof(HashSet<>))
                 return typeof(ISet<>).MakeGenericType(arguments);
         }
-        return Castle.DynamicProxy.ProxyUtil.IsProxyType(runtime) ? runtime.BaseType! : runtime;
+        return typeof(ILiveProxy).IsAssignableFrom(runtime) ? runtime.BaseType! : runtime;
     }
 
     private static object Create(Type type)

@@ -1,4 +1,4 @@
-using Castle.DynamicProxy;
+using Tosc.Live;
 
 namespace Tosc.Serialization;
 
@@ -75,7 +75,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
                 Integers.WriteTagged(ref msg, WireFormat.IntegerKind.Char, v);
                 return;
             default:
-                var type = value is IProxyTargetAccessor ? ProxyUtil.GetUnproxiedType(value) : value.GetType();
+                var type = LiveProxies.TypeOf(value);
                 Codecs.For(type).WriteBoxed(ref writer, value);
                 return;
         }
@@ -113,7 +113,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value is Enum || value is byte[])
             return value;
-        var type = value is IProxyTargetAccessor ? ProxyUtil.GetUnproxiedType(value) : value.GetType();
+        var type = LiveProxies.TypeOf(value);
         return Codecs.For(type).ToLiveBoxed(value, owner);
     }
 
@@ -121,7 +121,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value is Enum)
             return value;
-        var type = value is IProxyTargetAccessor ? ProxyUtil.GetUnproxiedType(value) : value.GetType();
+        var type = LiveProxies.TypeOf(value);
         return Codecs.For(type).FreezeBoxed(value);
     }
 

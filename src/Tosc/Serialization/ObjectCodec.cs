@@ -1,4 +1,3 @@
-using Castle.DynamicProxy;
 using Tosc.Live;
 
 namespace Tosc.Serialization;
@@ -49,7 +48,7 @@ internal static class ObjectWriting
 
     public static void Write(ref GraphWriter writer, object value)
     {
-        var node = value is IProxyTargetAccessor accessor ? ObjectNode.Of(accessor) : null;
+        var node = LiveProxies.NodeOf(value);
         var model = node?.Model ?? ObjectModel.For(value.GetType());
         var slots = node?.Slots;
         writer.Learn(model.Type);
@@ -111,7 +110,7 @@ internal static class ObjectWriting
     /// </summary>
     public static object ToLive(object value, Manager owner)
     {
-        var node = value is IProxyTargetAccessor accessor ? ObjectNode.Of(accessor) : null;
+        var node = LiveProxies.NodeOf(value);
         if (node is not null)
         {
             if (ReferenceEquals(node.Header.Owner, owner))
@@ -159,6 +158,7 @@ internal static class ObjectWriting
                 slots[i] = properties[i].Codec.ToLiveBoxed(current ?? properties[i].DefaultValue, owner);
             }
             fresh.Slots = slots;
+            model.ReleaseBaseValues(proxy);
             return proxy;
         }
         finally
@@ -267,9 +267,14 @@ internal static class ObjectReading
         }
         var content = new ObjectContent(slots, unknown?.ToArray());
         if (reused is not null)
+        {
             context.SwapLater(reused, content);
+        }
         else
+        {
             node.ReplaceContent(content);
+            model.ReleaseBaseValues(node.Instance);
+        }
         return node.Instance;
     }
 

@@ -50,9 +50,9 @@ internal abstract class ValueCodec<T> : IValueCodec
 
     public void WriteBoxed(ref GraphWriter writer, object? value) => Write(ref writer, Cast(value));
 
-    public object? ReadBoxed(ref GraphReader reader) => Read(ref reader);
+    public object? ReadBoxed(ref GraphReader reader) => Boxes.Of(Read(ref reader));
 
-    public object? ToLiveBoxed(object? value, Manager owner) => ToLive(Cast(value), owner);
+    public object? ToLiveBoxed(object? value, Manager owner) => Boxes.Of(ToLive(Cast(value), owner));
 
     public object? FreezeBoxed(object? value) => Freeze(Cast(value));
 

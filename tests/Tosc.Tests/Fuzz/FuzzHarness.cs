@@ -64,7 +64,8 @@ internal sealed class FuzzHarness : IDisposable
     /// <summary>Runs <paramref name="count"/> generated cases on a worker thread watched by the calling thread.</summary>
     public void Run(ITestOutputHelper output, string name, int seed, int count, Func<Random, int, FuzzCase> generate, TimeSpan? caseCap = null)
     {
-        var cap = caseCap ?? TimeSpan.FromSeconds(5);
+        // A hang detector, not a speed test: generous enough for a 100,000-deep case on a machine busy with other test runs.
+        var cap = caseCap ?? TimeSpan.FromSeconds(30);
         var random = new Random(seed);
         var currentIndex = -1;
         FuzzCase? current = null;
