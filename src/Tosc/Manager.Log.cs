@@ -142,6 +142,7 @@ public sealed partial class Manager
                 await backend.TryCompactAsync(snapshot, due.Version, cancellationToken).ConfigureAwait(false);
             else
                 backend.TryCompact(snapshot, due.Version, cancellationToken);
+            _encoder.ReleaseLargeBuffers();
             _snapshotStale = false;
         }
         catch (Exception e) when (e is BackendException or OperationCanceledException)

@@ -116,6 +116,7 @@ public sealed partial class Manager
                 ToscDiagnostics.StateSize.Record(data.Length);
                 _lastCommitId = Guid.NewGuid();
                 version = await _calls.TryWriteAsync(data, work.BaseVersion, _lastCommitId, async, cancellationToken).ConfigureAwait(false);
+                _encoder.ReleaseLargeBuffers();
             }
         }
         catch

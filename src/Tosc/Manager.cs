@@ -373,6 +373,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
             lock (Gate)
                 oldVersion = _version;
             Apply(decoded, version.Value, declared, oldVersion);
+            _encoder.ReleaseLargeBuffers();
             EnsureWatching();
             return true;
         }
@@ -387,7 +388,9 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
         using (EnterExclusiveAsync(async: false, CancellationToken.None).GetAwaiter().GetResult())
         {
             var data = Encode(_root, _rootType);
-            return DeepValues.Run(_options.MaxDepth, () => Decode(data, declared ?? _rootType, new DecodeContext(_registry, owner: null, live: false)));
+            var snapshot = DeepValues.Run(_options.MaxDepth, () => Decode(data, declared ?? _rootType, new DecodeContext(_registry, owner: null, live: false)));
+            _encoder.ReleaseLargeBuffers();
+            return snapshot;
         }
     }
 

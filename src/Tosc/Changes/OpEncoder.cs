@@ -41,6 +41,10 @@ internal sealed class OpEncoder
             Truncate(start, written);
             throw;
         }
+        finally
+        {
+            _context.End();
+        }
         Count++;
     }
 

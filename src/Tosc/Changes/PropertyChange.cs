@@ -20,12 +20,12 @@ internal sealed class PropertyChange : Change
         _new = @new;
     }
 
-    public override void Undo() => _node.Slots![_slot] = _old;
+    public override void Undo() => _node.Put(_slot, _old);
 
     public override void Redo()
     {
-        _old = _node.Slots![_slot];
-        _node.Slots[_slot] = _new;
+        _old = _node.Get(_slot);
+        _node.Put(_slot, _new);
     }
 
     public override (object At, PathChangeKind Kind, object? Old, object? New) Describe() =>
@@ -38,6 +38,6 @@ internal sealed class PropertyChange : Change
         var property = _node.Model.Properties[_slot];
         WriteTarget(ref writer, OpKind.Set, 2);
         writer.Msg.WriteString(property.NameBytes);
-        property.Codec.WriteBoxed(ref writer, _node.Slots![_slot]);
+        property.Codec.WriteBoxed(ref writer, _node.Get(_slot));
     }
 }

@@ -11,10 +11,11 @@ internal interface ILiveProxy
 }
 
 /// <summary>
-/// Builds the subclass that stands for a live user object. Each stored property's accessors are overridden with a few
-/// instructions that read or write the node's slot directly: a read costs a virtual call and an array load, with no
-/// interception machinery (issue 16's reads), and notes itself only while a transaction runs. Until the node has its
-/// slots (while the class's own constructor runs) the accessors fall through to the base class.
+/// Builds the subclass that stands for a live user object. Its values stay in the class's own backing fields, and each
+/// stored property's accessors are overridden with a few instructions: a getter reads the field through the base getter,
+/// as on a plain object, after one static check that no transaction runs (when one does, the read is noted for conflict
+/// checks); a setter hands the value to the node, which records the change. No interception machinery is involved
+/// (issue 16's reads). While the class's own constructor runs, setters fall through to the base class.
 /// </summary>
 internal static class LiveProxies
 {
@@ -26,8 +27,9 @@ internal static class LiveProxies
         .DefineDynamicModule(AssemblyName);
 
     private static readonly Lock s_gate = new();
-    private static readonly MethodInfo s_read = typeof(ObjectNode).GetMethod(nameof(ObjectNode.Read))!;
-    private static readonly FieldInfo s_constructing = typeof(ObjectNode).GetField(nameof(ObjectNode.Constructing))!;
+    private static readonly MethodInfo s_anyTracksReads = typeof(Manager).GetProperty(nameof(Manager.AnyTracksReads), BindingFlags.NonPublic | BindingFlags.Static)!.GetMethod!;
+    private static readonly MethodInfo s_noteRead = typeof(ObjectNode).GetMethod(nameof(ObjectNode.NoteRead))!;
+    private static readonly MethodInfo s_getLocked = typeof(ObjectNode).GetMethod(nameof(ObjectNode.GetLocked))!;
     private static readonly MethodInfo s_tryWrite = typeof(ObjectNode).GetMethod(nameof(ObjectNode.TryWrite))!;
     private static readonly MethodInfo s_subscribe = typeof(ObjectNode).GetMethod(nameof(ObjectNode.Subscribe))!;
     private static readonly MethodInfo s_unsubscribe = typeof(ObjectNode).GetMethod(nameof(ObjectNode.Unsubscribe))!;
@@ -65,7 +67,7 @@ internal static class LiveProxies
         foreach (var property in model.Properties)
         {
             if (property.Info.GetMethod is { } getter)
-                EmitGetter(type, getter, property.Index, nodeField);
+                EmitGetter(type, getter, property.Index, property.ReadsWhole, nodeField);
             if (property.Info.SetMethod is { IsPublic: true } setter)
                 EmitSetter(type, setter, property.Index, nodeField);
         }
@@ -103,28 +105,35 @@ internal static class LiveProxies
         type.DefineMethodOverride(getter, interfaceGetter);
     }
 
-    // get { var value = node.Read(slot); return value == ObjectNode.Constructing ? base.P : (T)value; }
-    private static void EmitGetter(TypeBuilder type, MethodInfo baseGetter, int slot, FieldInfo nodeField)
+    // get { if (Manager.AnyTracksReads) node.NoteRead(slot); return base.P; }
+    // or, for values wider than a machine word: get { return (T)node.GetLocked(slot); }
+    private static void EmitGetter(TypeBuilder type, MethodInfo baseGetter, int slot, bool readsWhole, FieldInfo nodeField)
     {
         var getter = type.DefineMethod(baseGetter.Name, OverrideAttributes(baseGetter), baseGetter.ReturnType, Type.EmptyTypes);
         var il = getter.GetILGenerator();
-        var value = il.DeclareLocal(typeof(object));
-        var fallThrough = il.DefineLabel();
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, nodeField);
-        il.Emit(OpCodes.Ldc_I4, slot);
-        il.Emit(OpCodes.Call, s_read);
-        il.Emit(OpCodes.Stloc, value);
-        il.Emit(OpCodes.Ldloc, value);
-        il.Emit(OpCodes.Ldsfld, s_constructing);
-        il.Emit(OpCodes.Beq_S, fallThrough);
-        il.Emit(OpCodes.Ldloc, value);
-        il.Emit(OpCodes.Unbox_Any, baseGetter.ReturnType);
-        il.Emit(OpCodes.Ret);
-        il.MarkLabel(fallThrough);
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Call, baseGetter);
-        il.Emit(OpCodes.Ret);
+        if (readsWhole)
+        {
+            var read = il.DefineLabel();
+            il.Emit(OpCodes.Call, s_anyTracksReads);
+            il.Emit(OpCodes.Brfalse_S, read);
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldfld, nodeField);
+            il.Emit(OpCodes.Ldc_I4, slot);
+            il.Emit(OpCodes.Call, s_noteRead);
+            il.MarkLabel(read);
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Call, baseGetter);
+            il.Emit(OpCodes.Ret);
+        }
+        else
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldfld, nodeField);
+            il.Emit(OpCodes.Ldc_I4, slot);
+            il.Emit(OpCodes.Call, s_getLocked);
+            il.Emit(OpCodes.Unbox_Any, baseGetter.ReturnType);
+            il.Emit(OpCodes.Ret);
+        }
         // Fully optimized at once: the tiers' instrumented code would stay in the way of the hottest path of all.
         getter.SetImplementationFlags(MethodImplAttributes.AggressiveOptimization);
         type.DefineMethodOverride(getter, baseGetter);

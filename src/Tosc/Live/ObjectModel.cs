@@ -29,7 +29,6 @@ internal sealed class ObjectModel
 
     private Func<ObjectNode, object>? _createProxy;
     private Func<object>? _createPlain;
-    private Action<object>? _releaseBaseValues;
     private ConstructorInfo? _valueConstructor;
     private int[] _constructorSlots = [];
     private bool? _holdsCollections;
@@ -103,28 +102,6 @@ internal sealed class ObjectModel
         ThrowIfNotLive();
         _createProxy ??= LiveProxies.CreateFactory(this);
         return _createProxy(node);
-    }
-
-    /// <summary>
-    /// Drops what the class's constructor put in the backing fields of stored properties (a new list, say): a live object
-    /// keeps its values in its node's slots, so those would only hold memory.
-    /// </summary>
-    public void ReleaseBaseValues(object proxy)
-    {
-        _releaseBaseValues ??= CompileRelease();
-        _releaseBaseValues(proxy);
-    }
-
-    private Action<object> CompileRelease()
-    {
-        var fields = Properties.Select(p => p.BackingField).OfType<FieldInfo>().Where(f => !f.FieldType.IsValueType && !f.IsInitOnly).ToArray();
-        if (fields.Length == 0)
-            return static _ => { };
-        var instance = Expression.Parameter(typeof(object));
-        var typed = Expression.Variable(Type);
-        var body = new List<Expression> { Expression.Assign(typed, Expression.Convert(instance, Type)) };
-        body.AddRange(fields.Select(f => Expression.Assign(Expression.Field(typed, f), Expression.Default(f.FieldType))));
-        return Expression.Lambda<Action<object>>(Expression.Block([typed], body), instance).Compile();
     }
 
     public object CreatePlain()
@@ -365,6 +342,8 @@ internal sealed class PropertyModel
     private readonly Func<object, object?> _get;
     private readonly FieldInfo? _backingField;
     private IValueCodec? _codec;
+    private Func<object, object?>? _getStored;
+    private Action<object, object?>? _putStored;
 
     public PropertyModel(PropertyInfo info, int index, FieldInfo? backingField)
     {
@@ -399,6 +378,18 @@ internal sealed class PropertyModel
     // Resolved on first use: a type may contain itself (a tree of nodes).
     public IValueCodec Codec => _codec ??= Codecs.For(Type);
 
+    /// <summary>
+    /// Whether a read of the property's backing field can never see a value half written: references and values of at
+    /// most one machine word. Wider ones (decimal, Guid, structs) are read under the manager's gate.
+    /// </summary>
+    public bool ReadsWhole => !Type.IsValueType || Type.IsPrimitive || Type.IsEnum || Type == typeof(DateTime) || Type == typeof(TimeSpan);
+
+    /// <summary>A live object's stored value, from the backing field (no getter runs), boxed.</summary>
+    public object? GetStored(object instance) => (_getStored ??= FieldAccess.Getter(BackingField!))(instance);
+
+    /// <summary>Puts a live object's stored value in the backing field (no setter runs).</summary>
+    public void PutStored(object instance, object? value) => (_putStored ??= FieldAccess.Setter(BackingField!))(instance, value);
+
     /// <summary>Reads through the public getter (on a proxy under construction this reaches the base class).</summary>
     public object? GetFromPlain(object instance) => _get(instance);
 
@@ -411,5 +402,38 @@ internal sealed class PropertyModel
             Info.SetValue(instance, value);
         else
             _backingField?.SetValue(instance, value);
+    }
+}
+
+/// <summary>
+/// Reads and writes a backing field directly, through a small method emitted once per field: it may be private to the
+/// class and read-only (a get-only auto-property), which compiled expressions cannot assign.
+/// </summary>
+internal static class FieldAccess
+{
+    public static Func<object, object?> Getter(FieldInfo field)
+    {
+        var method = new System.Reflection.Emit.DynamicMethod($"get_{field.Name}", typeof(object), [typeof(object)], field.Module, skipVisibility: true);
+        var il = method.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldarg_0);
+        il.Emit(System.Reflection.Emit.OpCodes.Castclass, field.DeclaringType!);
+        il.Emit(System.Reflection.Emit.OpCodes.Ldfld, field);
+        if (field.FieldType.IsValueType)
+            il.Emit(System.Reflection.Emit.OpCodes.Box, field.FieldType);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        return method.CreateDelegate<Func<object, object?>>();
+    }
+
+    public static Action<object, object?> Setter(FieldInfo field)
+    {
+        var method = new System.Reflection.Emit.DynamicMethod($"set_{field.Name}", typeof(void), [typeof(object), typeof(object)], field.Module, skipVisibility: true);
+        var il = method.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Ldarg_0);
+        il.Emit(System.Reflection.Emit.OpCodes.Castclass, field.DeclaringType!);
+        il.Emit(System.Reflection.Emit.OpCodes.Ldarg_1);
+        il.Emit(System.Reflection.Emit.OpCodes.Unbox_Any, field.FieldType);
+        il.Emit(System.Reflection.Emit.OpCodes.Stfld, field);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        return method.CreateDelegate<Action<object, object?>>();
     }
 }

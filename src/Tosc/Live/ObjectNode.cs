@@ -5,9 +5,10 @@ using Tosc.Serialization;
 namespace Tosc.Live;
 
 /// <summary>
-/// The state of one live user object: its proxy's stored properties read and write <see cref="Slots"/> (see
-/// <see cref="LiveProxies"/>); every write is recorded. Until <see cref="Slots"/> is set (while the class's constructor
-/// runs) accessors fall through to the base class.
+/// The state of one live user object. Its stored values live where a plain instance keeps them, in the backing fields of
+/// its subclass instance (see <see cref="LiveProxies"/>): a read costs what it costs on a plain object. The node reads and
+/// writes them by slot (<see cref="Get"/>, <see cref="Put"/>), and records every write made through a setter once the
+/// node is <see cref="Ready"/> (while the class's constructor runs, setters fall through to the base class).
 /// </summary>
 internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
 {
@@ -23,7 +24,8 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
 
     public NodeHeader Header { get; }
 
-    public object?[]? Slots { get; set; }
+    /// <summary>Set once the node's content is in place: from then on, setters record their changes.</summary>
+    public bool Ready { get; private set; }
 
     /// <summary>
     /// Stored members this version of the class does not know (written by a newer or older version), as encoded: they
@@ -33,37 +35,45 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
 
     public object Instance { get; set; } = null!;
 
-    /// <summary>What <see cref="Read"/> returns while the class's constructor runs: the getter then reads the base class.</summary>
-    public static readonly object Constructing = new();
+    /// <summary>The value in a slot, boxed.</summary>
+    public object? Get(int slot) => Model.Properties[slot].GetStored(Instance);
 
-    /// <summary>A stored property's getter: the slot's value, noted as read when a transaction runs.</summary>
-    public object? Read(int slot)
+    /// <summary>Puts a value in a slot, unrecorded (decoding, applying, undoing); <see langword="null"/> is the type's default.</summary>
+    public void Put(int slot, object? value)
     {
-        // Outside transactions a read is one array load (a slot is replaced whole, never torn), small enough to inline.
-        var slots = Slots;
-        if (slots is null || Manager.AnyTracksReads)
-            return ReadNoted(slot);
-        return slots[slot];
+        var property = Model.Properties[slot];
+        property.PutStored(Instance, value ?? property.DefaultValue);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private object? ReadNoted(int slot)
+    /// <summary>
+    /// A stored property's getter calls this when some manager runs a transaction: the read is noted if it is this
+    /// object's manager, in the flow running it. Outside transactions a getter reads its field and nothing else.
+    /// </summary>
+    public void NoteRead(int slot)
     {
-        if (Slots is null)
-            return Constructing;
-        if (Header.Owner is not { TracksReads: true } owner)
-            return Slots[slot];
+        if (Ready && Header.Owner is { TracksReads: true } owner)
+            owner.NoteRead(this, Model.Properties[slot].Name);
+    }
+
+    /// <summary>
+    /// The getter of a property whose values are wider than one machine word (a decimal, a Guid, a struct), which a
+    /// plain read could see half written by another thread: read under the manager's gate, which every write holds.
+    /// </summary>
+    public object? GetLocked(int slot)
+    {
+        if (Header.Owner is not { } owner)
+            return Get(slot);
         lock (owner.Gate)
         {
-            owner.NoteRead(this, Model.Properties[slot].Name);
-            return Slots![slot];
+            NoteRead(slot);
+            return Get(slot);
         }
     }
 
     /// <summary>A stored property's setter: records the change. <see langword="false"/> while the class's constructor runs.</summary>
     public bool TryWrite(int slot, object? value)
     {
-        if (Slots is null)
+        if (!Ready)
             return false;
         Set(slot, value);
         return true;
@@ -90,29 +100,32 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
 
     public void PushChildren(Stack<ILiveNode> pending)
     {
-        var slots = Slots;
-        if (slots is null)
+        if (!Ready)
             return;
-        foreach (var value in slots)
+        for (var i = 0; i < Model.Properties.Length; i++)
         {
-            if (Nodes.Of(value) is { } node)
+            if (Model.Properties[i].Codec.MayHoldNodes && Nodes.Of(Get(i)) is { } node)
                 pending.Push(node);
         }
     }
 
     public void ReplaceContent(object content)
     {
-        if (content is ObjectContent whole)
-            (Slots, Unknown) = (whole.Slots, whole.Unknown);
-        else
-            Slots = (object?[])content;
+        var (slots, unknown) = content is ObjectContent whole ? (whole.Slots, whole.Unknown) : ((object?[])content, Unknown);
+        for (var i = 0; i < slots.Length; i++)
+            Put(i, slots[i]);
+        Unknown = unknown;
+        Ready = true;
     }
 
     public string LabelOf(ILiveNode child)
     {
-        var slots = Slots ?? [];
-        var index = Array.FindIndex(slots, value => ReferenceEquals(Nodes.Of(value), child));
-        return index < 0 ? "" : "." + Model.Properties[index].Name;
+        for (var i = 0; Ready && i < Model.Properties.Length; i++)
+        {
+            if (ReferenceEquals(Nodes.Of(Get(i)), child))
+                return "." + Model.Properties[i].Name;
+        }
+        return "";
     }
 
     public string Describe(object slot) => slot is string name ? "." + name : "";
@@ -121,7 +134,7 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
     {
         var name = (string)at;
         var slot = Model.IndexOf(System.Text.Encoding.UTF8.GetBytes(name), -1);
-        return ("." + name, true, slot >= 0 ? Slots![slot] : null);
+        return ("." + name, true, slot >= 0 ? Get(slot) : null);
     }
 
     public Action ReadOp(OpKind kind, ref GraphReader reader, out OpTarget written)
@@ -142,8 +155,8 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
         written = new OpTarget(Model.Properties[slot].Name) { At = Model.Properties[slot].Name };
         return () =>
         {
-            var old = Slots![slot];
-            Slots[slot] = value;
+            var old = Get(slot);
+            Put(slot, value);
             Header.Owner?.NoteRemoved(old);
         };
     }
@@ -153,20 +166,20 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
         var owner = Header.OwnerForWrite(this);
         if (owner is null)
         {
-            Slots![slot] = value ?? Model.Properties[slot].DefaultValue;
+            Put(slot, value);
             return;
         }
         owner.Mutate(this, (slot, value), static (node, arg, work) =>
         {
             var property = node.Model.Properties[arg.slot];
             var live = property.Codec.ToLiveBoxed(arg.value ?? property.DefaultValue, work.Owner);
-            var old = node.Slots![arg.slot];
+            var old = node.Get(arg.slot);
             if (ReferenceEquals(old, live) || (live is not null && Nodes.Of(live) is null && live.Equals(old)))
             {
                 work.NoteRead(node, property.Name); // nothing to store: that depends on the value seen
                 return;
             }
-            node.Slots[arg.slot] = live;
+            node.Put(arg.slot, live);
             work.Record(new PropertyChange(node, arg.slot, old, live));
         });
     }

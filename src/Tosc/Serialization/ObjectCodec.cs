@@ -50,7 +50,6 @@ internal static class ObjectWriting
     {
         var node = LiveProxies.NodeOf(value);
         var model = node?.Model ?? ObjectModel.For(value.GetType());
-        var slots = node?.Slots;
         writer.Learn(model.Type);
         switch (model.Kind)
         {
@@ -66,7 +65,7 @@ internal static class ObjectWriting
                 writer.WriteNodeMarker(WireFormat.ObjectNode, id);
                 writer.WriteTypeName(model.Name);
                 writer.Enter();
-                WriteProperties(ref writer, model, value, slots, node?.Unknown);
+                WriteProperties(ref writer, model, value, node, node?.Unknown);
                 writer.Leave();
                 return;
             case ObjectKind.Value:
@@ -86,7 +85,7 @@ internal static class ObjectWriting
         }
     }
 
-    private static void WriteProperties(ref GraphWriter writer, ObjectModel model, object value, object?[]? slots, UnknownMember[]? unknown)
+    private static void WriteProperties(ref GraphWriter writer, ObjectModel model, object value, ObjectNode? node, UnknownMember[]? unknown)
     {
         var properties = model.Properties;
         writer.Msg.WriteMapHeader(properties.Length + (unknown?.Length ?? 0));
@@ -94,7 +93,8 @@ internal static class ObjectWriting
         {
             var property = properties[i];
             writer.Msg.WriteString(property.NameBytes);
-            property.Codec.WriteBoxed(ref writer, slots is null ? property.GetFromPlain(value) : slots[i]);
+            // A live object's values are read from its fields, not through its getters, which would note reads.
+            property.Codec.WriteBoxed(ref writer, node is null ? property.GetFromPlain(value) : node.Get(i));
         }
         foreach (var member in unknown ?? [])
         {
@@ -115,11 +115,11 @@ internal static class ObjectWriting
         {
             if (ReferenceEquals(node.Header.Owner, owner))
                 return value;
-            if (node.Header.Owner is null && node.Slots is { } own)
+            if (node.Header.Owner is null && node.Ready)
             {
                 node.Header.Join(owner);
-                for (var i = 0; i < own.Length; i++)
-                    own[i] = node.Model.Properties[i].Codec.ToLiveBoxed(own[i], owner);
+                for (var i = 0; i < node.Model.Properties.Length; i++)
+                    node.Put(i, node.Model.Properties[i].Codec.ToLiveBoxed(node.Get(i), owner));
                 return value;
             }
         }
@@ -154,11 +154,10 @@ internal static class ObjectWriting
             var slots = new object?[properties.Length];
             for (var i = 0; i < properties.Length; i++)
             {
-                var current = node?.Slots is { } theirs ? theirs[i] : properties[i].GetFromPlain(value);
+                var current = node is { Ready: true } ? node.Get(i) : properties[i].GetFromPlain(value);
                 slots[i] = properties[i].Codec.ToLiveBoxed(current ?? properties[i].DefaultValue, owner);
             }
-            fresh.Slots = slots;
-            model.ReleaseBaseValues(proxy);
+            fresh.ReplaceContent(slots);
             return proxy;
         }
         finally
@@ -267,14 +266,9 @@ internal static class ObjectReading
         }
         var content = new ObjectContent(slots, unknown?.ToArray());
         if (reused is not null)
-        {
             context.SwapLater(reused, content);
-        }
         else
-        {
             node.ReplaceContent(content);
-            model.ReleaseBaseValues(node.Instance);
-        }
         return node.Instance;
     }
 

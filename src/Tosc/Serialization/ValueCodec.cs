@@ -120,7 +120,10 @@ internal ref struct GraphWriter
 internal sealed class EncodeContext
 {
     private static int s_lastEpoch;
-    private readonly ArrayBufferWriter<byte> _buffer;
+    // A buffer grown past this for one large value is let go once that value is stored (ReleaseLargeBuffers).
+    private const int LargeBuffer = 1 << 20;
+
+    private ArrayBufferWriter<byte> _buffer;
     private byte[]? _compressed;
     private Dictionary<string, int>? _typeNames;
     private HashSet<Type>? _registered;
@@ -167,13 +170,32 @@ internal sealed class EncodeContext
     {
         Begin();
         _buffer.ResetWrittenCount();
-        var writer = new GraphWriter(new MessagePackWriter(_buffer), this);
-        WireFormat.WriteHeader(ref writer.Msg);
-        codec.WriteBoxed(ref writer, value);
-        writer.Msg.Flush();
+        try
+        {
+            var writer = new GraphWriter(new MessagePackWriter(_buffer), this);
+            WireFormat.WriteHeader(ref writer.Msg);
+            codec.WriteBoxed(ref writer, value);
+            writer.Msg.Flush();
+        }
+        finally
+        {
+            End();
+        }
         if (compression == ToscCompression.Lz4 && Lz4Compression.TryCompress(_buffer.WrittenSpan, ref _compressed, out var compressed))
             return compressed;
         return _buffer.WrittenMemory;
+    }
+
+    /// <summary>
+    /// Lets go of buffers grown for a large value (a whole state), once the caller is done with the memory
+    /// <see cref="Encode"/> returned: kept, they would hold a copy of the state for as long as the manager lives.
+    /// </summary>
+    public void ReleaseLargeBuffers()
+    {
+        if (_buffer.Capacity > LargeBuffer)
+            _buffer = new ArrayBufferWriter<byte>(256);
+        if (_compressed?.Length > LargeBuffer)
+            _compressed = null;
     }
 
     /// <summary>Starts a pass: a new epoch, no type names or plain nodes seen yet.</summary>
@@ -185,6 +207,18 @@ internal sealed class EncodeContext
         ValueDepth = 0;
         Depth = 0;
         NodeCount = 0;
+    }
+
+    /// <summary>
+    /// Ends a pass: the plain objects it met are forgotten, so the context never keeps a value the application wrote
+    /// (and everything it references) alive after the write.
+    /// </summary>
+    public void End()
+    {
+        if (_plainIds is { Count: > 1024 })
+            _plainIds = null; // let a large table go, rather than keep its capacity
+        else
+            _plainIds?.Clear();
     }
 
     /// <summary>Teaches the registry a written type once per context, not once per object.</summary>
