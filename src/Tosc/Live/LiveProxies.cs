@@ -116,9 +116,7 @@ internal static class LiveProxies
             var read = il.DefineLabel();
             il.Emit(OpCodes.Call, s_anyTracksReads);
             il.Emit(OpCodes.Brfalse_S, read);
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldfld, nodeField);
-            il.Emit(OpCodes.Ldc_I4, slot);
+            LoadNodeAndSlot(il, nodeField, slot);
             il.Emit(OpCodes.Call, s_noteRead);
             il.MarkLabel(read);
             il.Emit(OpCodes.Ldarg_0);
@@ -127,9 +125,7 @@ internal static class LiveProxies
         }
         else
         {
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldfld, nodeField);
-            il.Emit(OpCodes.Ldc_I4, slot);
+            LoadNodeAndSlot(il, nodeField, slot);
             il.Emit(OpCodes.Call, s_getLocked);
             il.Emit(OpCodes.Unbox_Any, baseGetter.ReturnType);
             il.Emit(OpCodes.Ret);
@@ -146,9 +142,7 @@ internal static class LiveProxies
         var setter = type.DefineMethod(baseSetter.Name, OverrideAttributes(baseSetter), typeof(void), [valueType]);
         var il = setter.GetILGenerator();
         var done = il.DefineLabel();
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldfld, nodeField);
-        il.Emit(OpCodes.Ldc_I4, slot);
+        LoadNodeAndSlot(il, nodeField, slot);
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Box, valueType);
         il.Emit(OpCodes.Call, s_tryWrite);
@@ -159,6 +153,14 @@ internal static class LiveProxies
         il.MarkLabel(done);
         il.Emit(OpCodes.Ret);
         type.DefineMethodOverride(setter, baseSetter);
+    }
+
+    // The first two arguments of every call to the node: this proxy's node and the property's slot.
+    private static void LoadNodeAndSlot(ILGenerator il, FieldInfo nodeField, int slot)
+    {
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldfld, nodeField);
+        il.Emit(OpCodes.Ldc_I4, slot);
     }
 
     private static void EmitNotification(TypeBuilder type, FieldInfo nodeField)
