@@ -2,8 +2,11 @@ using Tosc.Serialization;
 
 namespace Tosc.Live;
 
-/// <summary>What every live node carries: its identity, its manager, and walk/dirty bookkeeping.</summary>
-internal sealed class NodeHeader
+/// <summary>
+/// What every live node carries: its identity, its manager, and walk/dirty bookkeeping. A user object's node is its own
+/// header (one object fewer for each of the application's objects); collections hold one.
+/// </summary>
+internal class NodeHeader
 {
     /// <summary>Random and stable across managers and processes; 0 until the node joins a graph.</summary>
     public long Id;

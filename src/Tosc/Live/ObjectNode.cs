@@ -10,19 +10,28 @@ namespace Tosc.Live;
 /// writes them by slot (<see cref="Get"/>, <see cref="Put"/>), and records every write made through a setter once the
 /// node is <see cref="Ready"/> (while the class's constructor runs, setters fall through to the base class).
 /// </summary>
-internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
+internal sealed class ObjectNode : NodeHeader, ILiveNode, Feed.IObservableNode
 {
-    private System.ComponentModel.PropertyChangedEventHandler? _propertyChanged;
+    // What few objects need, kept aside so that the many which don't pay nothing for it.
+    private Rarely? _rarely;
 
-    public ObjectNode(ObjectModel model, NodeHeader header)
-    {
-        Model = model;
-        Header = header;
-    }
+    public ObjectNode(ObjectModel model) => Model = model;
 
     public ObjectModel Model { get; }
 
-    public NodeHeader Header { get; }
+    public NodeHeader Header => this;
+
+    // Made once, by whichever comes first: a decode meeting unknown members (under the gate) or a subscriber (under this).
+    private Rarely Rare
+    {
+        get
+        {
+            if (_rarely is { } rarely)
+                return rarely;
+            Interlocked.CompareExchange(ref _rarely, new Rarely(), null);
+            return _rarely;
+        }
+    }
 
     /// <summary>Set once the node's content is in place: from then on, setters record their changes.</summary>
     public bool Ready { get; private set; }
@@ -31,7 +40,15 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
     /// Stored members this version of the class does not know (written by a newer or older version), as encoded: they
     /// are written back unchanged, so two versions of an application can share a store.
     /// </summary>
-    public UnknownMember[]? Unknown { get; set; }
+    public UnknownMember[]? Unknown
+    {
+        get => _rarely?.Unknown;
+        set
+        {
+            if (value is not null || _rarely is not null)
+                Rare.Unknown = value;
+        }
+    }
 
     public object Instance { get; set; } = null!;
 
@@ -83,20 +100,23 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
     public void Subscribe(System.ComponentModel.PropertyChangedEventHandler? handler)
     {
         lock (this)
-            _propertyChanged += handler;
+            Rare.PropertyChanged += handler;
     }
 
     /// <summary>The proxy's <c>INotifyPropertyChanged.PropertyChanged</c> remove accessor.</summary>
     public void Unsubscribe(System.ComponentModel.PropertyChangedEventHandler? handler)
     {
         lock (this)
-            _propertyChanged -= handler;
+        {
+            if (_rarely is not null)
+                _rarely.PropertyChanged -= handler;
+        }
     }
 
-    public bool HasListeners => _propertyChanged is not null;
+    public bool HasListeners => _rarely?.PropertyChanged is not null;
 
     public void Notify(PathChangeKind kind, object? at, object? old, object? @new) =>
-        _propertyChanged?.Invoke(Instance, at is string name ? new System.ComponentModel.PropertyChangedEventArgs(name) : Feed.BindingArgs.Everything);
+        _rarely?.PropertyChanged?.Invoke(Instance, at is string name ? new System.ComponentModel.PropertyChangedEventArgs(name) : Feed.BindingArgs.Everything);
 
     public void PushChildren(Stack<ILiveNode> pending)
     {
@@ -183,6 +203,14 @@ internal sealed class ObjectNode : ILiveNode, Feed.IObservableNode
             work.Record(new PropertyChange(node, arg.slot, old, live));
         });
     }
+}
+
+/// <summary>The parts of an object node that few objects use: members only another version of the class knows, and data binding.</summary>
+internal sealed class Rarely
+{
+    public UnknownMember[]? Unknown;
+
+    public System.ComponentModel.PropertyChangedEventHandler? PropertyChanged;
 }
 
 /// <summary>A stored member the class does not have: its UTF-8 name and its encoded MessagePack value.</summary>

@@ -144,9 +144,8 @@ internal static class ObjectWriting
                 return done;
             if (t_converting.Count > 100_000)
                 throw new ArgumentException("The value holds more than 100,000 objects to convert at once; store it in parts.");
-            var header = new NodeHeader();
-            header.Join(owner);
-            var fresh = new ObjectNode(model, header) { Unknown = node?.Unknown };
+            var fresh = new ObjectNode(model) { Unknown = node?.Unknown };
+            fresh.Join(owner);
             var proxy = model.CreateProxy(fresh);
             fresh.Instance = proxy;
             t_converting.Add(value, proxy);
@@ -252,7 +251,7 @@ internal static class ObjectReading
         }
         else
         {
-            node = new ObjectNode(model, new NodeHeader { Id = id, Owner = context.Owner });
+            node = new ObjectNode(model) { Id = id, Owner = context.Owner };
             node.Instance = model.CreateProxy(node);
         }
         context.Remember(id, node.Instance, offset);
