@@ -32,10 +32,10 @@ public sealed class RedisBackend : ToscBackend
     private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
     private readonly int _replicas;
     private readonly object[] _waitArguments;
-    // 1 while a commit of this backend may be stored on the master without the replicas having it (its reply or its
-    // WAIT fell short): log reads then wait for the replicas too, so the core's read-back only reports it stored once
-    // it is replicated. Cleared by the next WAIT that the replicas answer in full.
-    private int _unconfirmed;
+    // Not 0 while a commit of this backend may be stored on the master without the replicas having it (its reply or
+    // its WAIT fell short): log reads then wait for the replicas too, so the core's read-back only reports it stored
+    // once it is replicated. Counts doubts, so a WAIT clears it only when no new doubt arose while it was under way.
+    private long _doubts;
 
     /// <summary>
     /// Connects to the server(s) in <paramref name="configuration"/> and opens the store at
@@ -202,7 +202,7 @@ public sealed class RedisBackend : ToscBackend
         RedisResult[] reply;
         try
         {
-            var confirm = Volatile.Read(ref _unconfirmed) != 0;
+            var confirm = Interlocked.Read(ref _doubts) != 0;
             var result = await EvaluateAsync(RedisStoreScript.ReadLog, [after], "read", async, cancellationToken).ConfigureAwait(false);
             reply = result.Resp2Type == ResultType.Array ? (RedisResult[])result! : throw Foreign($"a read reply that is not an array ({result.Resp2Type})");
             if (confirm)
@@ -378,7 +378,7 @@ public sealed class RedisBackend : ToscBackend
         }
         catch (Exception e) when (_replicas > 0 && e is not RedisServerException)
         {
-            Volatile.Write(ref _unconfirmed, 1); // sent, but whether it ran is unknown
+            Interlocked.Increment(ref _doubts); // sent, but whether it ran is unknown
             throw;
         }
         if (!result.IsNull) // nil: a conflict, nothing was stored
@@ -394,6 +394,7 @@ public sealed class RedisBackend : ToscBackend
     {
         if (_replicas == 0)
             return;
+        var doubts = Interlocked.Read(ref _doubts);
         long acknowledged;
         try
         {
@@ -402,16 +403,16 @@ public sealed class RedisBackend : ToscBackend
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Volatile.Write(ref _unconfirmed, 1);
+            Interlocked.Increment(ref _doubts);
             throw;
         }
         if (acknowledged < _replicas)
         {
-            Volatile.Write(ref _unconfirmed, 1);
+            Interlocked.Increment(ref _doubts);
             throw new BackendException(string.Create(CultureInfo.InvariantCulture,
                 $"Could not {action} key '{Key}' safely: only {acknowledged} of the {_replicas} replicas that RedisBackendOptions.WaitForReplicas requires acknowledged the writes sent to its master at {_endpoints} within {_waitArguments[1]} ms, so a failover could still lose a commit stored there. The master may have lost a replica or been promoted just now; the core settles the commit by reading it back."), isTransient: true);
         }
-        Volatile.Write(ref _unconfirmed, 0);
+        Interlocked.CompareExchange(ref _doubts, 0, doubts);
     }
 
     /// <summary>
