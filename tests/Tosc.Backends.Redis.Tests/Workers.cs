@@ -127,7 +127,9 @@ internal static class Workers
                 {
                     // The reply was lost and another commit landed since (or, during a failover, the retries ran out): the
                     // token tells whether ours is stored. With WaitForReplicas the backend reads it back replicated.
-                    if (RefreshUntilReadable(manager).Tokens.Contains(token))
+                    var stored = RefreshUntilReadable(manager).Tokens.Contains(token);
+                    Console.WriteLine($"in-doubt {i} {(stored ? "stored" : "absent")}");
+                    if (stored)
                         break;
                 }
             }

@@ -75,6 +75,7 @@ public sealed class RedisClusterFailoverTests(ITestOutputHelper output) : IDispo
         {
             workers.ForEach(w => w.Dispose());
         }
+        var inDoubt = workers.Select(w => w.Output.Where(l => l.StartsWith("in-doubt ", StringComparison.Ordinal)).ToList()).ToArray();
 
         using var backend = new RedisBackend(_cluster.Configuration, key);
         using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
@@ -90,7 +91,8 @@ public sealed class RedisClusterFailoverTests(ITestOutputHelper output) : IDispo
             lost.AddRange(expected.Except(stored));
             Assert.Empty(stored.Except(expected)); // nothing that was not acknowledged
         }
-        output.WriteLine($"{tokens.Count} commits stored, {lost.Count} acknowledged ones lost: {string.Join(", ", lost)}");
+        output.WriteLine($"{tokens.Count} commits stored, {lost.Count} acknowledged ones lost: {string.Join(", ", lost)}; " +
+            $"commits in doubt, settled by reading back: {string.Join(", ", inDoubt.Select(d => $"{d.Count(l => l.EndsWith("stored", StringComparison.Ordinal))} stored / {d.Count} in p{Array.IndexOf(inDoubt, d)}"))}");
         return lost;
     }
 }
