@@ -50,7 +50,7 @@ public sealed class RedisBackendOptions
     /// is in doubt, and the core reads it back (waiting for the replicas again) and succeeds only when the commit is stored
     /// and replicated, else throws <see cref="CommitOutcomeUnknownException"/>. While the master has fewer replicas than
     /// this (a replica down, or just promoted and not yet given a replica), every commit ends that way. See
-    /// docs/redis-backend.md, "Failover".
+    /// docs/redis-backend.md, "Replication and failover".
     /// </remarks>
     public int WaitForReplicas { get; set; }
 

@@ -89,18 +89,25 @@ public sealed class RedisClusterContractTests : BackendContractTests, IClassFixt
     }
 
     [Fact]
-    public void WaitForReplicas_ACommitReturns_OnlyOnceTheReplicaHasIt()
+    public async Task WaitForReplicas_ACommitReturns_OnlyOnceTheReplicaHasIt()
     {
         var store = NewStore();
         using var backend = new RedisBackend(_cluster.Configuration, store, new RedisBackendOptions { WaitForReplicas = 1 });
-        using var manager = new Manager(backend);
+        await using var manager = new Manager(backend);
         var counter = manager.ReadOrInitialize(() => new ContractCounter());
 
         manager.Run(() => counter.Value = 7);
+        Assert.Equal(manager.Version?.ToString(CultureInfo.InvariantCulture), (string?)ReadOnReplica(backend.Key, "version"));
 
-        var onReplica = _admin.GetDatabase().HashGet(backend.Key, "version", CommandFlags.DemandReplica);
-        Assert.Equal(manager.Version?.ToString(CultureInfo.InvariantCulture), (string?)onReplica);
+        await manager.RunAsync(() =>
+        {
+            counter.Value = 8;
+            return Task.CompletedTask;
+        });
+        Assert.Equal(manager.Version?.ToString(CultureInfo.InvariantCulture), (string?)ReadOnReplica(backend.Key, "version"));
     }
+
+    private RedisValue ReadOnReplica(string key, string field) => _admin.GetDatabase().HashGet(key, field, CommandFlags.DemandReplica);
 
     [Fact]
     public void WaitForReplicas_MoreThanTheMasterHas_EndsACommitAsOutcomeUnknown_NotAsASuccess()
