@@ -57,6 +57,33 @@ public sealed class RedisClusterContractTests : BackendContractTests, IClassFixt
         Assert.Equal(appended.Version.ToString(CultureInfo.InvariantCulture), (string?)db.HashGet(hash, "version"));
     }
 
+    [Fact]
+    public async Task AChangeMessage_PublishedOnTheKeysMaster_WakesAWaiterSubscribedOnAnotherMaster_WithoutThePoll()
+    {
+        // A store whose change channel hashes to another master than its key: the message must cross the cluster bus.
+        string store;
+        do
+            store = NewStore();
+        while (_cluster.MasterOf(_cluster.SlotOf($"tosc:{store}")) == _cluster.MasterOf(_cluster.SlotOf($"tosc:{store}:changes:0")));
+        using var waiter = new RedisBackend(_cluster.Configuration, store, new RedisBackendOptions { PollInterval = TimeSpan.FromHours(1) });
+        using var writer = new RedisBackend(_cluster.Configuration, store);
+        var first = writer.Write(Encoding.UTF8.GetBytes("1"), Guid.NewGuid());
+        Assert.Equal(first, await Eventually.Within(waiter.WaitForChangeAsync(null, TimeSpan.FromHours(1)).AsTask(), "the first wait (it subscribes)"));
+
+        async Task<long?> WaitUntilMoved()
+        {
+            long? current = first;
+            while (current == first) // a spurious wake-up may return the known version; only the message can end it
+                current = await waiter.WaitForChangeAsync(first, TimeSpan.FromHours(1));
+            return current;
+        }
+
+        var waiting = WaitUntilMoved();
+        var second = writer.Write(Encoding.UTF8.GetBytes("2"), Guid.NewGuid());
+
+        Assert.Equal(second, await Eventually.Within(waiting, "a wait woken by the change message alone", PromptDeadline));
+    }
+
     [Theory]
     [InlineData("a}b")]
     [InlineData("a{}b")]
