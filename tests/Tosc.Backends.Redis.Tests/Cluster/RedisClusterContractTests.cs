@@ -84,6 +84,22 @@ public sealed class RedisClusterContractTests : BackendContractTests, IClassFixt
         Assert.Equal(second, await Eventually.Within(waiting, "a wait woken by the change message alone", PromptDeadline));
     }
 
+    [Fact]
+    public void AnAclUser_WithTheSingleServerRules_PlusClusterNodesAndWait_CommitsWithWaitForReplicas()
+    {
+        // ACL users are per node in a cluster: every node gets the same one.
+        var user = $"app{Guid.NewGuid():N}"[..12];
+        foreach (var node in _cluster.Nodes)
+            Assert.Equal("OK", _cluster.Cli(node, ["ACL", "SETUSER", user, "on", ">pw", "resetkeys", "resetchannels", .. RedisBackendTests.RestrictedAcl.Split(' '), "+cluster|nodes", "+wait"]).Trim());
+        using var backend = new RedisBackend($"{_cluster.Configuration},user={user},password=pw", NewStore(), new RedisBackendOptions { WaitForReplicas = 1 });
+        using var manager = new Manager(backend);
+        var counter = manager.ReadOrInitialize(() => new ContractCounter());
+
+        manager.Run(() => counter.Value = 3);
+
+        Assert.Equal(manager.Version?.ToString(CultureInfo.InvariantCulture), (string?)ReadOnReplica(backend.Key, "version"));
+    }
+
     [Theory]
     [InlineData("a}b")]
     [InlineData("a{}b")]
