@@ -30,6 +30,12 @@ public sealed class RedisBackend : ToscBackend
     private readonly string _endpoints;
     private readonly Action<RedisChannel, RedisValue> _onMessage;
     private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
+    private readonly int _replicas;
+    private readonly object[] _waitArguments;
+    // Not 0 while a commit of this backend may be stored on the master without the replicas having it (its reply or
+    // its WAIT fell short): log reads then wait for the replicas too, so the core's read-back only reports it stored
+    // once it is replicated. Counts doubts, so a WAIT clears it only when no new doubt arose while it was under way.
+    private long _doubts;
 
     /// <summary>
     /// Connects to the server(s) in <paramref name="configuration"/> and opens the store at
@@ -75,6 +81,9 @@ public sealed class RedisBackend : ToscBackend
             LogKey = LogKeyOf(Key);
             _keys = [Key, LogKey];
             _endpoints = Describe(connection.GetEndPoints());
+            _replicas = options.WaitForReplicas;
+            _waitArguments = [options.WaitForReplicas, (long)options.WaitForReplicasTimeout.TotalMilliseconds];
+            CheckClusterLayout(connection);
             // Pub/sub ignores database numbers, so the channel names the database as well as the key.
             var channelName = string.Create(CultureInfo.InvariantCulture, $"{Key}:changes:{_database.Database}");
             _channel = RedisChannel.Literal(channelName);
@@ -145,7 +154,7 @@ public sealed class RedisBackend : ToscBackend
         RedisValue[] args = [expected, data.ToArray(), commitId.ToString("N"), _publishChannel, _clientId];
         try
         {
-            var result = await EvaluateAsync(RedisStoreScript.Write, args, "write", async, cancellationToken).ConfigureAwait(false);
+            var result = await EvaluateCommitAsync(RedisStoreScript.Write, args, "write", async, cancellationToken).ConfigureAwait(false);
             return result.IsNull ? null : ParseVersion((RedisValue)result);
         }
         catch (Exception e) when (Translate(e, "write") is { } failure)
@@ -164,7 +173,7 @@ public sealed class RedisBackend : ToscBackend
         RedisValue[] args = [expectedVersion.ToString(CultureInfo.InvariantCulture), record.ToArray(), commitId.ToString("N"), _publishChannel, _clientId];
         try
         {
-            var result = await EvaluateAsync(RedisStoreScript.Append, args, "append to", async, cancellationToken).ConfigureAwait(false);
+            var result = await EvaluateCommitAsync(RedisStoreScript.Append, args, "append to", async, cancellationToken).ConfigureAwait(false);
             if (result.IsNull)
                 return null;
             // "<version> <records> <bytes>"
@@ -193,8 +202,11 @@ public sealed class RedisBackend : ToscBackend
         RedisResult[] reply;
         try
         {
+            var confirm = Interlocked.Read(ref _doubts) != 0;
             var result = await EvaluateAsync(RedisStoreScript.ReadLog, [after], "read", async, cancellationToken).ConfigureAwait(false);
             reply = result.Resp2Type == ResultType.Array ? (RedisResult[])result! : throw Foreign($"a read reply that is not an array ({result.Resp2Type})");
+            if (confirm)
+                await WaitForReplicasAsync("read", async, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (Translate(e, "read") is { } failure)
         {
@@ -350,6 +362,72 @@ public sealed class RedisBackend : ToscBackend
         // The scripts reply with bulk strings, nil and arrays of them, the same under RESP2 and RESP3. No result at
         // all (the client gives none when a connection breaks at the wrong moment) is a lost reply: the core reads back.
         return result ?? throw NoReply(action);
+    }
+
+    /// <summary>
+    /// Runs a script that may store a commit and, with <see cref="RedisBackendOptions.WaitForReplicas"/>, waits for the
+    /// replicas to acknowledge it. A commit stored but not acknowledged, or whose reply was lost, is in doubt: a transient
+    /// failure the core settles by reading back, and until a wait succeeds, reads wait for the replicas too.
+    /// </summary>
+    private async ValueTask<RedisResult> EvaluateCommitAsync(RedisScript script, RedisValue[] args, string action, bool async, CancellationToken cancellationToken)
+    {
+        RedisResult result;
+        try
+        {
+            result = await EvaluateAsync(script, args, action, async, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (_replicas > 0 && e is not RedisServerException)
+        {
+            Interlocked.Increment(ref _doubts); // sent, but whether it ran is unknown
+            throw;
+        }
+        if (!result.IsNull) // nil: a conflict, nothing was stored
+            await WaitForReplicasAsync(action, async, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// WAIT on the connection to the master of the store's slot: every write sent over it so far (this backend's commit
+    /// among them) reached <see cref="RedisBackendOptions.WaitForReplicas"/> replicas, or a transient failure.
+    /// </summary>
+    private async ValueTask WaitForReplicasAsync(string action, bool async, CancellationToken cancellationToken)
+    {
+        if (_replicas == 0)
+            return;
+        var doubts = Interlocked.Read(ref _doubts);
+        long acknowledged;
+        try
+        {
+            var master = _connection.GetServer(_keys[0]);
+            acknowledged = (long)await CallAsync(master.ExecuteAsync("WAIT", _waitArguments), async, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref _doubts);
+            throw;
+        }
+        if (acknowledged < _replicas)
+        {
+            Interlocked.Increment(ref _doubts);
+            throw new BackendException(string.Create(CultureInfo.InvariantCulture,
+                $"Could not {action} key '{Key}' safely: only {acknowledged} of the {_replicas} replicas that RedisBackendOptions.WaitForReplicas requires acknowledged the writes sent to its master at {_endpoints} within {_waitArguments[1]} ms, so a failover could still lose a commit stored there. The master may have lost a replica or been promoted just now; the core settles the commit by reading it back."), isTransient: true);
+        }
+        Interlocked.CompareExchange(ref _doubts, 0, doubts);
+    }
+
+    /// <summary>
+    /// In a Redis Cluster a script may only touch keys of one slot, and there is only database 0. Today's layout keeps the
+    /// hash and its log in one slot for every key but those with a '}' and no hash tag; those are refused here (renaming
+    /// their log would strand what an earlier release stored) with the fix named.
+    /// </summary>
+    private void CheckClusterLayout(IConnectionMultiplexer connection)
+    {
+        if (!connection.GetServers().Any(server => server.ServerType == ServerType.Cluster))
+            return;
+        if (_database.Database != 0)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Redis Cluster has only database 0, but the backend was given database {_database.Database}: set RedisBackendOptions.Database to -1 or 0 and remove defaultDatabase from the configuration string."), "options");
+        if (connection.HashSlot(Key) != connection.HashSlot(LogKey))
+            throw new ArgumentException($"The Redis key '{Key}' cannot be used in a Redis Cluster: it has a '}}' but no hash tag, so its log stream '{LogKey}' falls in another slot and no script may touch both. Use a key with a hash tag (for example 'app:{{orders}}', whose log is 'app:{{orders}}:log'), or one without '}}'.", "key");
     }
 
     /// <summary>Checks at construction that the ACL user may touch the log stream too, not only the hash.</summary>

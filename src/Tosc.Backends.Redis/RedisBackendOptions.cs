@@ -40,6 +40,27 @@ public sealed class RedisBackendOptions
     /// <value>The default is 5 seconds.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How many replicas must acknowledge each commit (Redis <c>WAIT</c>) before it is reported as a success; 0 does not
+    /// wait. Redis replicates asynchronously, so without it a failover can lose the last commits the master acknowledged.
+    /// </summary>
+    /// <value>The default is 0: commits are acknowledged by the master alone.</value>
+    /// <remarks>
+    /// A commit the replicas do not acknowledge within <see cref="WaitForReplicasTimeout"/> is not reported as a success: it
+    /// is in doubt, and the core reads it back (waiting for the replicas again) and succeeds only when the commit is stored
+    /// and replicated, else throws <see cref="CommitOutcomeUnknownException"/>. While the master has fewer replicas than
+    /// this (a replica down, or just promoted and not yet given a replica), every commit ends that way. See
+    /// docs/redis-backend.md, "Replication and failover".
+    /// </remarks>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>
+    /// How long a commit waits for <see cref="WaitForReplicas"/> replicas to acknowledge it. The wait holds the connection
+    /// to that master (other calls over it queue behind it), so keep it short and below <see cref="OperationTimeout"/>.
+    /// </summary>
+    /// <value>The default is 1 second.</value>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Checks every setting and returns a copy, so later changes to this instance have no effect.</summary>
     internal RedisBackendOptions Validated()
     {
@@ -50,6 +71,11 @@ public sealed class RedisBackendOptions
         CheckDuration(OperationTimeout, nameof(OperationTimeout));
         CheckDuration(ConnectTimeout, nameof(ConnectTimeout));
         CheckDuration(PollInterval, nameof(PollInterval));
+        CheckDuration(WaitForReplicasTimeout, nameof(WaitForReplicasTimeout));
+        if (WaitForReplicas < 0)
+            throw new ArgumentException(Invariant($"RedisBackendOptions.WaitForReplicas must be 0 (do not wait) or a number of replicas; got {WaitForReplicas}."), "options");
+        if (WaitForReplicas > 0 && WaitForReplicasTimeout >= OperationTimeout)
+            throw new ArgumentException(Invariant($"RedisBackendOptions.WaitForReplicasTimeout ({WaitForReplicasTimeout}) must be shorter than OperationTimeout ({OperationTimeout}), or the client gives up on the wait before the server answers."), "options");
         return new RedisBackendOptions
         {
             KeyPrefix = KeyPrefix,
@@ -57,6 +83,8 @@ public sealed class RedisBackendOptions
             OperationTimeout = OperationTimeout,
             ConnectTimeout = ConnectTimeout,
             PollInterval = PollInterval,
+            WaitForReplicas = WaitForReplicas,
+            WaitForReplicasTimeout = WaitForReplicasTimeout,
         };
     }
 

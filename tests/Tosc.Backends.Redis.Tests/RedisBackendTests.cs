@@ -410,6 +410,8 @@ public sealed class RedisBackendTests(RedisServerFixture fixture) : IClassFixtur
         { "OperationTimeout", new RedisBackendOptions { OperationTimeout = TimeSpan.Zero } },
         { "ConnectTimeout", new RedisBackendOptions { ConnectTimeout = TimeSpan.FromMilliseconds(-5) } },
         { "PollInterval", new RedisBackendOptions { PollInterval = TimeSpan.FromDays(30) } },
+        { "WaitForReplicas", new RedisBackendOptions { WaitForReplicas = -1 } },
+        { "WaitForReplicasTimeout", new RedisBackendOptions { WaitForReplicas = 1, WaitForReplicasTimeout = TimeSpan.FromSeconds(3) } },
     };
 
     [Theory]

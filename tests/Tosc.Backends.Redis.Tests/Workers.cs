@@ -23,7 +23,8 @@ internal static class Workers
                 ManagerWatch(args[0], args[1]);
                 return 0;
             case "manager-append":
-                ManagerAppend(args[0], args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
+                ManagerAppend(args[0], args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture),
+                    args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 0);
                 return 0;
             default:
                 Console.Error.WriteLine($"unknown worker mode '{mode}'");
@@ -93,16 +94,22 @@ internal static class Workers
     }
 
     /// <summary>
-    /// Appends "&lt;name&gt;-&lt;i&gt;" to a shared list <paramref name="count"/> times, printing "acknowledged &lt;i&gt;" after each
-    /// commit returned. Backend retries are generous, so a server restart is ridden out inside the core.
+    /// Appends "&lt;name&gt;-&lt;i&gt;" to a shared list <paramref name="count"/> times (0: until standard input ends), printing
+    /// "acknowledged &lt;i&gt;" after each commit returned, then "done &lt;count&gt;". Backend retries are generous, so a server
+    /// restart or a failover is ridden out inside the core; <paramref name="waitForReplicas"/> is
+    /// <see cref="RedisBackendOptions.WaitForReplicas"/>.
     /// </summary>
-    private static void ManagerAppend(string configuration, string key, string name, int count)
+    private static void ManagerAppend(string configuration, string key, string name, int count, int waitForReplicas)
     {
-        using var backend = new RedisBackend(configuration, key, new RedisBackendOptions { OperationTimeout = TimeSpan.FromSeconds(2) });
+        using var backend = new RedisBackend(configuration, key, new RedisBackendOptions { OperationTimeout = TimeSpan.FromSeconds(2), WaitForReplicas = waitForReplicas });
         using var manager = new Manager(backend, new ManagerOptions { BackendRetries = 40 });
         var counter = manager.ReadOrInitialize(() => new SharedCounter());
+        var inputEnded = new ManualResetEventSlim(count > 0);
+        if (count == 0)
+            new Thread(() => { while (Console.ReadLine() is not null) { } inputEnded.Set(); }) { IsBackground = true }.Start();
         Console.WriteLine("ready");
-        for (var i = 0; i < count; i++)
+        var i = 0;
+        for (; count > 0 ? i < count : !inputEnded.IsSet; i++)
         {
             var token = $"{name}-{i}";
             while (true)
@@ -116,16 +123,19 @@ internal static class Workers
                     }, retries: 1000, timeout: TimeSpan.FromMinutes(2));
                     break;
                 }
-                catch (CommitOutcomeUnknownException)
+                catch (BackendException e) when (e is CommitOutcomeUnknownException || waitForReplicas > 0 && e.IsTransient)
                 {
-                    // The reply was lost and another commit landed since: the token tells whether ours is stored.
-                    if (RefreshUntilReadable(manager).Tokens.Contains(token))
+                    // The reply was lost and another commit landed since (or, during a failover, the retries ran out): the
+                    // token tells whether ours is stored. With WaitForReplicas the backend reads it back replicated.
+                    var stored = RefreshUntilReadable(manager).Tokens.Contains(token);
+                    Console.WriteLine($"in-doubt {i} {(stored ? "stored" : "absent")}");
+                    if (stored)
                         break;
                 }
             }
             Console.WriteLine($"acknowledged {i}");
         }
-        Console.WriteLine($"done {count}");
+        Console.WriteLine($"done {i}");
     }
 
     private static SharedCounter RefreshUntilReadable(Manager manager)
