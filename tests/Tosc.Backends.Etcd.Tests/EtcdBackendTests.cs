@@ -2,6 +2,8 @@ using System.Diagnostics;
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
+using Grpc.Net.Client;
+using Grpc.Net.Client.Configuration;
 using Tosc.Testing;
 using Xunit;
 
@@ -93,6 +95,69 @@ public sealed class EtcdBackendTests(EtcdServerFixture fixture) : IClassFixture<
         Assert.Equal(version, state?.Version);
         Assert.True(payload.AsSpan().SequenceEqual(state!.Data.Span), "the 4 MiB snapshot came back different");
         Assert.True(EtcdKeys.Chunks(fixture.Server, key) >= 3, $"{EtcdKeys.Chunks(fixture.Server, key)} chunk keys");
+    }
+
+    [Fact]
+    public void ConfigureChannel_TurnsOffTheRetriesDotnetEtcdConfigures()
+    {
+        var options = new GrpcChannelOptions
+        {
+            ServiceConfig = new ServiceConfig
+            {
+                MethodConfigs = { new MethodConfig { Names = { MethodName.Default }, RetryPolicy = new RetryPolicy { MaxAttempts = 5, InitialBackoff = TimeSpan.FromSeconds(1), MaxBackoff = TimeSpan.FromSeconds(5), BackoffMultiplier = 1.5, RetryableStatusCodes = { Grpc.Core.StatusCode.Unavailable } } } },
+            },
+        };
+
+        EtcdBackend.ConfigureChannel(options);
+
+        Assert.DoesNotContain(options.ServiceConfig!.MethodConfigs, config => config.RetryPolicy is not null || config.HedgingPolicy is not null);
+        Assert.Equal(0, options.MaxRetryAttempts);
+    }
+
+    [Fact]
+    public void ACommitToAFrozenMember_GivesUpAfterAboutTwoTimeouts_AndIsNeverAppliedTwice()
+    {
+        var key = Me();
+        using var backend = new EtcdBackend(fixture.Server.Endpoint, key, new EtcdBackendOptions { OperationTimeout = TimeSpan.FromSeconds(1) });
+        using var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+        var counter = manager.ReadOrInitialize(() => new ContractCounter());
+        var clock = Stopwatch.StartNew();
+        Exception? failure;
+
+        fixture.Server.Freeze();
+        try
+        {
+            clock.Restart();
+            failure = Record.Exception(() => manager.Run(() =>
+            {
+                counter.Value++;
+                counter.Journal.Add("frozen");
+            }));
+            clock.Stop();
+        }
+        finally
+        {
+            fixture.Server.Thaw();
+        }
+
+        // The Txn sent before the freeze may land once the member runs again; the core sent it once and never again.
+        var settled = Assert.IsAssignableFrom<BackendException>(failure);
+        Assert.True(settled is CommitOutcomeUnknownException || settled.IsTransient, $"{settled.GetType().Name}: {settled.Message}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"the commit took {clock.Elapsed} to give up (timeout 1 s)");
+        Eventually.True(() =>
+        {
+            try
+            {
+                using var reader = new EtcdBackend(fixture.Server.Endpoint, key);
+                using var observer = new Manager(reader, new ManagerOptions { WatchForChanges = false });
+                var stored = observer.Read<ContractCounter>();
+                return stored.Value == stored.Journal.Count && stored.Value <= 1;
+            }
+            catch (BackendException e) when (e.IsTransient)
+            {
+                return false;
+            }
+        }, "the member answering again with the commit stored at most once");
     }
 
     [Fact]

@@ -1,10 +1,11 @@
 using Tosc.Testing;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Tosc.Tests;
 
 /// <summary>A three-member etcd cluster on loopback whose leader is killed (SIGKILL) in the middle of a stream of commits.</summary>
-public sealed class EtcdClusterTests
+public sealed class EtcdClusterTests(ITestOutputHelper output)
 {
     [Fact]
     public void LeaderKilled_InTheMiddleOfCommitsFromSeveralProcesses_LosesNoAcknowledgedCommit_AppliesNoneTwice_AndManagersGoOn()
@@ -36,6 +37,9 @@ public sealed class EtcdClusterTests
                 Assert.Equal(0, worker.WaitForExit());
             Assert.True(ackedBeforeKill < processes * increments, $"all {ackedBeforeKill} commits were acknowledged before the kill: it did not hit a stream of commits");
 
+            var lines = workers.SelectMany(w => w.Output).ToList();
+            output.WriteLine($"acknowledged before the kill: {ackedBeforeKill}; calls retried through the election: {lines.Count(l => l.StartsWith("retry ", StringComparison.Ordinal))}; " +
+                $"outcomes settled by reading back: {lines.Count(l => l.StartsWith("settled ", StringComparison.Ordinal))}");
             var acknowledged = workers.SelectMany(w => w.Output).Where(line => line.StartsWith("ack ", StringComparison.Ordinal)).Select(line => line[4..]).ToList();
             using var reader = new EtcdBackend(cluster.Endpoints, key);
             using var observer = new Manager(reader, new ManagerOptions { WatchForChanges = false });

@@ -105,6 +105,15 @@ public sealed class EtcdServer : IRestartableServer
         ExitGuard.Forget(_process);
     }
 
+    /// <summary>
+    /// Freezes the member (SIGSTOP): its connections stay open and the kernel still accepts what clients send, but
+    /// nothing is answered (and nothing applied) until <see cref="Thaw"/>. Always thaw in a <see langword="finally"/>.
+    /// </summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>Lets a frozen member run again (SIGCONT); it then handles what was sent meanwhile.</summary>
+    public void Thaw() => Signal("CONT");
+
     /// <summary>Starts the stopped member again on the same ports and data; waits until it is healthy.</summary>
     public void StartAgain()
     {
