@@ -70,6 +70,23 @@ public sealed class EtcdChunkingTests(EtcdSmallRequestsFixture fixture) : IClass
     }
 
     [Fact]
+    public void ASnapshotOfMoreChunksThanATxnMayHaveOperations_RoundTrips()
+    {
+        var key = Me();
+        using var writer = new EtcdBackend(fixture.Server.Endpoint, key, Small);
+        var payload = new byte[140 * 48 * 1024]; // 140 chunks: more than etcd's --max-txn-ops (128)
+        new Random(128).NextBytes(payload);
+
+        var version = writer.TryWrite(payload, null, Guid.NewGuid());
+
+        using var reader = new EtcdBackend(fixture.Server.Endpoint, key, Small);
+        var state = reader.Read()!;
+        Assert.Equal(version, state.Version);
+        Assert.True(payload.AsSpan().SequenceEqual(state.Data.Span), "the 140-chunk snapshot came back different");
+        Assert.Equal(140, EtcdKeys.Chunks(fixture.Server, key));
+    }
+
+    [Fact]
     public void ALogRecordLargerThanARequest_IsRefusedClearly_AndChangesNothing()
     {
         var key = Me();
