@@ -53,6 +53,8 @@ internal static class EtcdErrors
             case StatusCode.InvalidArgument when e.Status.Detail.Contains("too large", StringComparison.OrdinalIgnoreCase):
             case StatusCode.ResourceExhausted when e.Status.Detail.Contains("larger than max", StringComparison.OrdinalIgnoreCase):
                 return new BackendException($"{what}: {where} refused a request as too large ({detail}). Set EtcdBackendOptions.MaxRequestBytes ({maxRequestBytes}) to the server's --max-request-bytes.", isTransient: false, e);
+            case StatusCode.ResourceExhausted when e.Status.Detail.Contains("maximum configured message size", StringComparison.OrdinalIgnoreCase):
+                return new BackendException($"{what}: a reply from {where} was larger than the client accepts ({detail}). Build the EtcdClient with configureChannelOptions: EtcdBackend.ConfigureChannel (no reply limit).", isTransient: false, e);
             case StatusCode.ResourceExhausted:
                 return new BackendException($"{what}: {where} is too busy ({detail}).", isTransient: true, e);
             case StatusCode.Unauthenticated or StatusCode.PermissionDenied:
