@@ -74,13 +74,6 @@ public sealed class EtcdCluster : IDisposable
     {
         foreach (var member in Members)
             member.Dispose();
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A file still held open; the temporary folder is cleaned eventually.
-        }
+        ServerProcess.DeleteDirectory(Directory);
     }
 }

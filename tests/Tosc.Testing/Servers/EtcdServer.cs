@@ -71,17 +71,11 @@ public sealed class EtcdServer : IRestartableServer
         var (port, peer) = (Loopback.FreePort(), Loopback.FreePort());
         var server = new EtcdServer("solo", port, peer, NewDirectory(), string.Create(CultureInfo.InvariantCulture, $"solo=http://127.0.0.1:{peer}"),
             "tosc-" + Guid.NewGuid().ToString("N")[..8], ownsDirectory: true, extraArguments);
-        try
+        return ServerProcess.Started(server, started =>
         {
-            server.Launch();
-            server.WaitUntilHealthy();
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-        return server;
+            started.Launch();
+            started.WaitUntilHealthy();
+        });
     }
 
     /// <summary>Stops the member the way an operator would (SIGTERM: it finishes what it applies and closes its files).</summary>
@@ -131,14 +125,7 @@ public sealed class EtcdServer : IRestartableServer
         _process = null;
         if (!_ownsDirectory)
             return;
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A file still held open; the temporary folder is cleaned eventually.
-        }
+        ServerProcess.DeleteDirectory(Directory);
     }
 
     /// <summary>
@@ -188,13 +175,7 @@ public sealed class EtcdServer : IRestartableServer
 
     internal void Launch()
     {
-        var info = new ProcessStartInfo("etcd")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Directory,
-        };
+        var info = new ProcessStartInfo("etcd") { WorkingDirectory = Directory };
         string[] arguments =
         [
             "--name", Name, "--data-dir", Path.Combine(Directory, "data"),
@@ -207,29 +188,8 @@ public sealed class EtcdServer : IRestartableServer
         foreach (var arg in arguments.Concat(_extraArguments))
             info.ArgumentList.Add(arg);
         _process?.Dispose();
-        try
-        {
-            _process = Process.Start(info)!;
-            ExitGuard.Track(_process);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("etcd is not installed; install it with `apt-get install etcd-server` (scripts/install-servers.sh does this).", e);
-        }
+        _process = ServerProcess.Start(info, "etcd is not installed; install it with `apt-get install etcd-server` (scripts/install-servers.sh does this).", _log);
         _started = true;
-        // Drain the output so the member never blocks on a full pipe; keep the last lines for a failed start.
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (sender, e) =>
-        {
-            if (e.Data is { } line)
-            {
-                _log.Enqueue(line);
-                while (_log.Count > 20)
-                    _log.TryDequeue(out _);
-            }
-        };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
     }
 
     internal void WaitUntilHealthy()
@@ -246,12 +206,7 @@ public sealed class EtcdServer : IRestartableServer
         throw new TimeoutException($"{Description} was not healthy within {StartDeadline.TotalSeconds:0} s: {string.Join(" | ", _log)}");
     }
 
-    private void Signal(string signal)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, _process!.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
-        if (!kill.WaitForExit(StartDeadline) || kill.ExitCode != 0)
-            throw new InvalidOperationException($"kill -{signal} of {Description} failed.");
-    }
+    private void Signal(string signal) => ServerProcess.Signal(_process!, signal, Description);
 }
 
 /// <summary>One <see cref="EtcdServer"/> shared by the tests of a class (xunit class fixture); each test uses its own keys.</summary>
