@@ -14,9 +14,6 @@ namespace Tosc;
 /// <remarks>It holds the signal and the client, not the backend, so a forgotten backend is not kept alive by this loop.</remarks>
 internal sealed class EtcdWatcher : IDisposable
 {
-    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(2);
-
     // etcd ends a watch whose member lost its leader only when asked to: otherwise a partitioned member's watch stays
     // open and silent.
     private static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
@@ -56,7 +53,7 @@ internal sealed class EtcdWatcher : IDisposable
 
     private async Task RunAsync()
     {
-        var retry = FirstRetry;
+        var retry = new ReconnectDelay();
         var reconnecting = false;
         while (!_stop.IsCancellationRequested)
         {
@@ -70,7 +67,7 @@ internal sealed class EtcdWatcher : IDisposable
                     var response = call.ResponseStream.Current;
                     if (response.Created)
                     {
-                        retry = FirstRetry;
+                        retry.Reset();
                         if (reconnecting)
                             _changes.Notify(); // commits may have landed while no watch was open
                         reconnecting = false;
@@ -107,15 +104,8 @@ internal sealed class EtcdWatcher : IDisposable
             }
             reconnecting = true;
             _changes.Notify();
-            try
-            {
-                await Task.Delay(retry, _stop.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
+            if (!await retry.WaitAsync(_stop.Token).ConfigureAwait(false))
                 break;
-            }
-            retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, LastRetry.Ticks));
         }
     }
 }
