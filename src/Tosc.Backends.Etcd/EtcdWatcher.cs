@@ -23,7 +23,7 @@ internal sealed class EtcdWatcher : IDisposable
     private readonly ChangeSignal _changes;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
-    private long _next;
+    private long _next; // the revision the next watch starts at: one after the newest event seen
 
     public EtcdWatcher(EtcdClient client, ByteString key, ChangeSignal changes)
     {
@@ -31,9 +31,6 @@ internal sealed class EtcdWatcher : IDisposable
         _key = key;
         _changes = changes;
     }
-
-    /// <summary>The revision the next watch starts at: one after the newest event seen.</summary>
-    public long NextRevision => Interlocked.Read(ref _next);
 
     /// <summary>Watches from <paramref name="revision"/> on, in the background.</summary>
     public void Start(long revision)
