@@ -14,9 +14,6 @@ internal sealed class PostgresListener : IDisposable
     /// <summary>How long the connection may stay quiet before a ping checks that it is still alive.</summary>
     internal static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(15);
 
-    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(2);
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _listen;
     private readonly string _key;
@@ -71,7 +68,7 @@ internal sealed class PostgresListener : IDisposable
 
     private async Task RunAsync(NpgsqlConnection? connection)
     {
-        var retry = FirstRetry;
+        var retry = new ReconnectDelay();
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -80,7 +77,7 @@ internal sealed class PostgresListener : IDisposable
                 {
                     connection = await _dataSource.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
                     Subscribe(connection);
-                    retry = FirstRetry;
+                    retry.Reset();
                     _changes.Notify(); // notifications sent while the connection was down are lost: waiters probe once
                 }
                 if (!await connection.WaitAsync(KeepAlive, _stop.Token).ConfigureAwait(false))
@@ -100,15 +97,8 @@ internal sealed class PostgresListener : IDisposable
                 await CloseAsync(connection).ConfigureAwait(false);
                 connection = null;
                 _changes.Notify();
-                try
-                {
-                    await Task.Delay(retry, _stop.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
+                if (!await retry.WaitAsync(_stop.Token).ConfigureAwait(false))
                     break;
-                }
-                retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, LastRetry.Ticks));
             }
         }
         await CloseAsync(connection).ConfigureAwait(false);

@@ -121,6 +121,10 @@ internal sealed class Coordinator(RunOptions options)
                 var redis = new RedisChaosServer(Path.Combine(_directory, "redis"));
                 _server = redis;
                 return new StoreSpec("redis", $"{redis.Configuration}|chaos-{run}");
+            case "etcd":
+                var etcd = new EtcdChaosCluster();
+                _server = etcd;
+                return new StoreSpec("etcd", $"{etcd.Endpoints}|chaos-{run}");
             default:
                 var azurite = new RestartableAzurite(Path.Combine(_directory, "azurite"));
                 _server = azurite;

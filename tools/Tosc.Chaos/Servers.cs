@@ -47,6 +47,36 @@ internal sealed class RedisChaosServer(string directory) : IServer
 }
 
 /// <summary>
+/// A three-member etcd cluster (the test kit's launcher); a restart SIGKILLs the current leader and starts it again
+/// after the downtime, so the fault is a leader election with commits in flight. etcd fsyncs before it acknowledges,
+/// and the two other members keep a quorum, so an acknowledged commit is never lost.
+/// </summary>
+internal sealed class EtcdChaosCluster : IServer
+{
+    private readonly Testing.EtcdCluster _cluster = Testing.EtcdCluster.Start(3);
+
+    public string Endpoints => _cluster.Endpoints;
+
+    public string Description => $"etcd cluster {_cluster.Endpoints}";
+
+    public void Restart(TimeSpan downtime)
+    {
+        var leader = _cluster.Leader();
+        leader.Crash();
+        Thread.Sleep(downtime); // the outage itself
+        leader.StartAgain();
+    }
+
+    public void EnsureRunning()
+    {
+        foreach (var member in _cluster.Members.Where(m => !m.IsRunning))
+            member.StartAgain();
+    }
+
+    public void Dispose() => _cluster.Dispose();
+}
+
+/// <summary>
 /// The test kit's Azurite as a server the runner restarts. A restart stops it with SIGTERM (it saves its index on the
 /// way out; a SIGKILL would lose recent writes by design of the emulator, not of Tosc).
 /// </summary>

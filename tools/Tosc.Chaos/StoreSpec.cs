@@ -17,13 +17,18 @@ internal sealed record StoreSpec(string Backend, string Location)
                 var (configuration, key) = Split2(Location);
                 return new RedisBackend(configuration, key, new RedisBackendOptions { PollInterval = TimeSpan.FromSeconds(1), ConnectTimeout = TimeSpan.FromSeconds(3) });
             }
+            case "etcd":
+            {
+                var (endpoints, key) = Split2(Location);
+                return new EtcdBackend(endpoints, key, new EtcdBackendOptions { PollInterval = TimeSpan.FromSeconds(1), OperationTimeout = TimeSpan.FromSeconds(3) });
+            }
             case "blob":
             {
                 var parts = Location.Split('|');
                 return new BlobBackend(parts[0], parts[1], parts[2], new BlobBackendOptions { CreateContainerIfMissing = true, PollInterval = TimeSpan.FromMilliseconds(500) });
             }
             default:
-                throw new ArgumentException($"Unknown backend '{Backend}'; use inproc, file, redis or blob.");
+                throw new ArgumentException($"Unknown backend '{Backend}'; use inproc, file, redis, blob or etcd.");
         }
     }
 

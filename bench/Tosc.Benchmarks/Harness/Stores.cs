@@ -10,10 +10,11 @@ internal enum BackendKind
     File,
     Redis,
     Blob,
+    Etcd,
 }
 
 /// <summary>
-/// One store (a file, a Redis key, a blob, an in-process cell) that scenarios open backends on. Each
+/// One store (a file, a Redis key, a blob, an etcd key, an in-process cell) that scenarios open backends on. Each
 /// <see cref="Open"/> is a new backend instance, as another application would have (the in-process store
 /// has one instance by nature). Disposing the store disposes every backend opened on it.
 /// </summary>
@@ -58,6 +59,7 @@ internal sealed class Store : IDisposable
         BackendKind.File => FromSpec($"file|{Path.Combine(environment.FileDirectory, name + ".tosc")}"),
         BackendKind.Redis => FromSpec($"redis|{environment.Redis!.Configuration}|{name}"),
         BackendKind.Blob => FromSpec($"blob|{environment.Azurite!.ConnectionString}|{BenchEnvironment.Container}|{name}"),
+        BackendKind.Etcd => FromSpec($"etcd|{environment.Etcd!.Endpoint}|{name}"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -77,6 +79,7 @@ internal sealed class Store : IDisposable
             "redis" => new Store(BackendKind.Redis, spec, () => new RedisBackend(parts[1], parts[2])),
             "blob" => new Store(BackendKind.Blob, spec, () => new BlobBackend(parts[1], parts[2], parts[3],
                 new BlobBackendOptions { PollInterval = BlobPollInterval, CreateContainerIfMissing = true })),
+            "etcd" => new Store(BackendKind.Etcd, spec, () => new EtcdBackend(parts[1], parts[2])),
             _ => throw new ArgumentException($"Unknown store spec '{spec}'.", nameof(spec)),
         };
     }
@@ -116,6 +119,8 @@ internal sealed class BenchEnvironment : IDisposable
     public RedisServer? Redis { get; private set; }
 
     public AzuriteServer? Azurite { get; private set; }
+
+    public EtcdServer? Etcd { get; private set; }
 
     public List<BackendKind> Available { get; } = [];
 
@@ -161,6 +166,8 @@ internal sealed class BenchEnvironment : IDisposable
                 Redis = RedisServer.Start(directory: Path.Combine(WorkDirectory, "redis")); // the test kit's launcher; a failure is the skip reason
             if (kind == BackendKind.Blob)
                 Azurite = StartAzurite(out reason);
+            if (kind == BackendKind.Etcd)
+                Etcd = EtcdServer.Start(); // the test kit's launcher: one member, data in /dev/shm
             if (reason is not null)
                 return reason;
             // A first write and read through the backend: a half-finished backend is skipped, not a crash later.
@@ -195,6 +202,7 @@ internal sealed class BenchEnvironment : IDisposable
     {
         Redis?.Dispose();
         Azurite?.Dispose();
+        Etcd?.Dispose();
         // On Ctrl+C, scenario threads may still be writing files here: try a few times.
         for (var attempt = 0; attempt < 5 && Directory.Exists(WorkDirectory); attempt++)
         {

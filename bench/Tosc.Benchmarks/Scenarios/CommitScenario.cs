@@ -58,9 +58,11 @@ internal sealed class CommitScenario : IScenario
         result.Notes.Add("Times are microseconds per commit (median of interleaved rounds); ratios are time ratios (> 1: slower than the base).");
         result.Notes.Add("tosc: `doc.Hits = n` on a live object (an implicit transaction: encode, TryWrite, publish). tosc_run: `manager.Run(() => doc.Hits++)`.");
         result.Notes.Add("raw: inproc = lock + reference swap; file = flock on a lock file + read version + write temp + fsync + rename (no directory fsync); " +
-            "redis = the backend's Lua CAS script by EVALSHA; blob = Put Blob with If-Match on the last ETag (Azure SDK client, retries off).");
-        result.Notes.Add("raw_append (file only): flock on a lock file + read the version from the file's last 8 bytes + append the value and the next version + fsync: " +
-            "the hand-written log append a delta commit is compared with (tosc_per_raw_append).");
+            "redis = the backend's Lua CAS script by EVALSHA; blob = Put Blob with If-Match on the last ETag (Azure SDK client, retries off); " +
+            "etcd = one Txn comparing a key's mod_revision with the last one written and putting the value (dotnet-etcd, gRPC retries off).");
+        result.Notes.Add("raw_append (file): flock on a lock file + read the version from the file's last 8 bytes + append the value and the next version + fsync: " +
+            "the hand-written log append a delta commit is compared with (tosc_per_raw_append). raw_append (etcd): one Txn comparing a head key's mod_revision, " +
+            "putting a new log key and the head, as the backend's append does.");
         return result;
     }
 }

@@ -2,6 +2,9 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using System.Text.Json;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
 
@@ -51,7 +54,8 @@ internal sealed class HandWrittenScenario : IScenario
         bench.NoteSkipped(result);
         result.Notes.Add("Each op reads the state, increments one field and writes it back atomically (a conflict would retry). One writer, so no conflicts happen.");
         result.Notes.Add("Hand-written code keeps no cache: it reads and deserializes on every op. Tosc keeps the live graph and only encodes and compare-and-swaps.");
-        result.Notes.Add("redis: StackExchange.Redis transaction with Condition.StringEqual (WATCH, GET, MULTI, SET, EXEC); file: lock file + read + deserialize + write temp + fsync + rename; blob: Get Blob + Put Blob with If-Match (the Azure SDK client, as the backend uses it).");
+        result.Notes.Add("redis: StackExchange.Redis transaction with Condition.StringEqual (WATCH, GET, MULTI, SET, EXEC); file: lock file + read + deserialize + write temp + fsync + rename; blob: Get Blob + Put Blob with If-Match (the Azure SDK client, as the backend uses it); " +
+            "etcd: Range + a Txn comparing the key's mod_revision with the one read and putting the new JSON (dotnet-etcd).");
         return result;
     }
 }
@@ -72,6 +76,7 @@ internal abstract class HandWritten : IDisposable
         BackendKind.File => new FileJson(Path.Combine(environment.FileDirectory, $"hand-{Guid.NewGuid():N}.json"), initial),
         BackendKind.Redis => new RedisJson(environment.Redis!.Configuration, $"hand:{Guid.NewGuid():N}", initial),
         BackendKind.Blob => new BlobJson(environment.BlobClient($"hand-{Guid.NewGuid():N}.json"), initial),
+        BackendKind.Etcd => new EtcdJson(environment.Etcd!.Endpoint, $"hand/{Guid.NewGuid():N}", initial),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -172,5 +177,39 @@ internal abstract class HandWritten : IDisposable
                 return false;
             }
         }
+    }
+
+    private sealed class EtcdJson : HandWritten
+    {
+        private readonly EtcdClient _client;
+        private readonly ByteString _key;
+
+        public EtcdJson(string endpoint, string key, Doc initial)
+        {
+            _client = new EtcdClient(endpoint, configureChannelOptions: EtcdBackend.ConfigureChannel);
+            _key = ByteString.CopyFromUtf8(key);
+            _client.Put(new PutRequest { Key = _key, Value = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(initial, Graphs.Json)) });
+        }
+
+        public override string Description => "Range + Txn on mod_revision";
+
+        public override void Increment()
+        {
+            while (true)
+            {
+                var read = _client.Get(new RangeRequest { Key = _key }).Kvs[0];
+                var doc = JsonSerializer.Deserialize<Doc>(read.Value.Span, Graphs.Json)!;
+                doc.Hits++;
+                var txn = new TxnRequest
+                {
+                    Compare = { new Compare { Key = _key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = read.ModRevision } },
+                    Success = { new RequestOp { RequestPut = new PutRequest { Key = _key, Value = ByteString.CopyFrom(JsonSerializer.SerializeToUtf8Bytes(doc, Graphs.Json)) } } },
+                };
+                if (_client.Transaction(txn).Succeeded)
+                    return;
+            }
+        }
+
+        public override void Dispose() => _client.Dispose();
     }
 }

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
 
@@ -40,7 +43,7 @@ internal sealed class NotificationScenario : IScenario
         bench.NoteSkipped(result);
         result.Notes.Add("Path-level rows: the other process handles Changed (so each applied record is described path by path: `Hits`, old and new value) or consumes `WatchAsync`; the delay ends when it has the PathChange. events_per_s rows: one WatchAsync consumer in this process reading a backlog of commits (one dictionary key each) as fast as it can.");
         result.Notes.Add("Delay: from the start of the committing call (`doc.Hits = i`) to the Changed event on the other manager; one commit at a time, each waited for. Cross-process times use the shared monotonic clock. commit_p50_ms: the committing call itself (included in the delay).");
-        result.Notes.Add("raw: inproc = a thread woken by a semaphore; file = write + fsync + rename seen by a FileSystemWatcher (inotify); redis = PUBLISH to a subscriber on another connection. p50_per_raw compares medians.");
+        result.Notes.Add("raw: inproc = a thread woken by a semaphore; file = write + fsync + rename seen by a FileSystemWatcher (inotify); redis = PUBLISH to a subscriber on another connection; etcd = a put seen by a watch on another client. p50_per_raw compares medians.");
         result.Notes.Add($"Blob has no change notification: both Tosc and a hand-written poller see a change on their next conditional GET (every {Store.BlobPollInterval.TotalMilliseconds:0} ms here).");
         return result;
     }
@@ -63,6 +66,7 @@ internal sealed class NotificationScenario : IScenario
         BackendKind.Inproc => "raw: semaphore wake-up",
         BackendKind.File => "raw: rename seen by inotify",
         BackendKind.Redis => "raw: PUBLISH to subscriber",
+        BackendKind.Etcd => "raw: put seen by a watch",
         _ => "raw",
     };
 
@@ -243,9 +247,51 @@ internal sealed class NotificationScenario : IScenario
                     return seen.TryTake(out var at, TimeSpan.FromSeconds(10)) ? Measure.MillisBetween(start, at) : double.NaN;
                 });
             }
+            case BackendKind.Etcd:
+                return EtcdWatchDelays(bench, samples);
             default:
                 return [];
         }
+    }
+
+    /// <summary>A put on one client until a watch on another client reports it.</summary>
+    private static List<double> EtcdWatchDelays(Bench bench, int samples)
+    {
+        using var writer = new EtcdClient(bench.Environment.Etcd!.Endpoint, configureChannelOptions: EtcdBackend.ConfigureChannel);
+        using var watcher = new EtcdClient(bench.Environment.Etcd!.Endpoint, configureChannelOptions: EtcdBackend.ConfigureChannel);
+        var key = ByteString.CopyFromUtf8($"raw-watch/{Guid.NewGuid():N}");
+        var seen = new BlockingCollection<long>();
+        using var stop = new CancellationTokenSource();
+        using var call = watcher.GetConnection().WatchClient.Watch(cancellationToken: stop.Token);
+        call.RequestStream.WriteAsync(new WatchRequest { CreateRequest = new WatchCreateRequest { Key = key } }).GetAwaiter().GetResult();
+        var created = new ManualResetEventSlim();
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                while (await call.ResponseStream.MoveNext(stop.Token).ConfigureAwait(false))
+                {
+                    if (call.ResponseStream.Current.Created)
+                        created.Set();
+                    foreach (var _ in call.ResponseStream.Current.Events)
+                        seen.Add(Stopwatch.GetTimestamp());
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or Grpc.Core.RpcException)
+            {
+                // Stopped at the end of the samples.
+            }
+        });
+        created.Wait(TimeSpan.FromSeconds(10));
+        var delays = Sample(samples, i =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            writer.Put(new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(i.ToString(CultureInfo.InvariantCulture)) });
+            return seen.TryTake(out var at, TimeSpan.FromSeconds(10)) ? Measure.MillisBetween(start, at) : double.NaN;
+        });
+        stop.Cancel();
+        reading.Wait(TimeSpan.FromSeconds(5));
+        return delays;
     }
 
     /// <summary>Runs one measurement per sample after a short untimed warm-up, with a small random pause between them.</summary>

@@ -3,6 +3,9 @@ using System.Globalization;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
 
@@ -27,16 +30,18 @@ internal abstract class RawPrimitive : IDisposable
         BackendKind.File => new FileRaw(Path.Combine(environment.FileDirectory, name + ".raw")),
         BackendKind.Redis => new RedisRaw(environment.Redis!.Configuration, "tosc:" + name),
         BackendKind.Blob => new BlobRaw(environment.BlobClient(name)),
+        BackendKind.Etcd => new EtcdRaw(environment.Etcd!.Endpoint, name, append: false),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     /// <summary>
     /// The backend's native log append where it has one, else <see langword="null"/>: what a delta commit is
-    /// compared with. File: an append + fsync loop (<see cref="FileAppendRaw"/>).
+    /// compared with. File: an append + fsync loop (<see cref="FileAppendRaw"/>); etcd: a Txn putting a new key and the head.
     /// </summary>
     public static RawPrimitive? AppendFor(BackendKind kind, BenchEnvironment environment, string name) => kind switch
     {
         BackendKind.File => new FileAppendRaw(Path.Combine(environment.FileDirectory, name + ".raw")),
+        BackendKind.Etcd => new EtcdRaw(environment.Etcd!.Endpoint, name, append: true),
         _ => null,
     };
 
@@ -173,5 +178,50 @@ internal abstract class RawPrimitive : IDisposable
             };
             _etag = client.Upload(BinaryData.FromBytes(data), upload).Value.ETag;
         }
+    }
+
+    /// <summary>
+    /// One etcd Txn: compare the key's <c>mod_revision</c> with the revision of this writer's last put (the key absent
+    /// for the first), put the value; with <c>append</c>, put it under a new log key and put a small head key instead,
+    /// the shape of the backend's delta commit. Through dotnet-etcd with the backend's channel settings (gRPC retries off).
+    /// </summary>
+    private sealed class EtcdRaw : RawPrimitive
+    {
+        private readonly EtcdClient _client;
+        private readonly ByteString _key;
+        private readonly string _name;
+        private readonly bool _append;
+        private long _revision;
+        private long _seq;
+
+        public EtcdRaw(string endpoint, string name, bool append)
+        {
+            _client = new EtcdClient(endpoint, configureChannelOptions: EtcdBackend.ConfigureChannel);
+            _key = ByteString.CopyFromUtf8("raw/" + name);
+            _name = name;
+            _append = append;
+        }
+
+        public override void Commit(byte[] data)
+        {
+            var compare = _revision == 0
+                ? new Compare { Key = _key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 }
+                : new Compare { Key = _key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = _revision };
+            var request = new TxnRequest { Compare = { compare } };
+            if (_append)
+            {
+                var log = ByteString.CopyFromUtf8(string.Create(CultureInfo.InvariantCulture, $"raw/{_name}/log/{++_seq:x16}"));
+                request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = log, Value = ByteString.CopyFrom(data) } });
+                request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _key, Value = ByteString.CopyFrom(Guid.NewGuid().ToByteArray()) } });
+            }
+            else
+            {
+                request.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = _key, Value = ByteString.CopyFrom(data) } });
+            }
+            var response = _client.Transaction(request, deadline: DateTime.UtcNow.AddSeconds(10));
+            _revision = response.Succeeded ? response.Header.Revision : throw new InvalidOperationException("conflict");
+        }
+
+        public override void Dispose() => _client.Dispose();
     }
 }

@@ -53,18 +53,11 @@ public sealed class PostgresServer : IRestartableServer
     /// <exception cref="TimeoutException">It did not accept connections within <see cref="StartDeadline"/>.</exception>
     public static PostgresServer Start()
     {
-        var server = new PostgresServer(BinDirectory());
-        try
+        return ServerProcess.Started(new PostgresServer(BinDirectory()), server =>
         {
             server.InitDb();
             server.Launch();
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-        return server;
+        });
     }
 
     /// <summary>Stops the server with a fast shutdown (SIGINT: open transactions roll back, connections close, a checkpoint is written).</summary>
@@ -133,14 +126,7 @@ public sealed class PostgresServer : IRestartableServer
         }
         _process?.Dispose();
         _process = null;
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A file still held open; the temporary folder is cleaned eventually.
-        }
+        ServerProcess.DeleteDirectory(Directory);
     }
 
     private static string BinDirectory()
@@ -174,13 +160,7 @@ public sealed class PostgresServer : IRestartableServer
 
     private void Launch()
     {
-        var info = new ProcessStartInfo(Command("postgres"))
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Directory,
-        };
+        var info = new ProcessStartInfo(Command("postgres")) { WorkingDirectory = Directory };
         string[] settings =
         [
             "-D", DataDirectory, "-p", Port.ToString(CultureInfo.InvariantCulture), "-k", Directory,
@@ -191,21 +171,7 @@ public sealed class PostgresServer : IRestartableServer
         foreach (var arg in Prefix("postgres").Concat(settings))
             info.ArgumentList.Add(arg);
         _process?.Dispose();
-        _process = Process.Start(info)!;
-        ExitGuard.Track(_process);
-        // Drain the log so the server never blocks on a full pipe.
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (sender, e) =>
-        {
-            if (e.Data is { } line)
-            {
-                _log.Enqueue(line);
-                while (_log.Count > 20)
-                    _log.TryDequeue(out _);
-            }
-        };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = ServerProcess.Start(info, $"{info.FileName} could not be started; install PostgreSQL with `apt-get install postgresql` (scripts/install-servers.sh does this).", _log);
         WaitUntilReady();
     }
 

@@ -65,17 +65,7 @@ public sealed class RedisServer : IRestartableServer
     /// <exception cref="TimeoutException">It did not answer within <see cref="StartDeadline"/>.</exception>
     public static RedisServer Start(string? password = null, bool durable = false, string? directory = null, params string[] extraArguments)
     {
-        var server = new RedisServer(password, durable, directory, extraArguments);
-        try
-        {
-            server.Launch();
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-        return server;
+        return ServerProcess.Started(new RedisServer(password, durable, directory, extraArguments), server => server.Launch());
     }
 
     /// <summary>Stops the server the polite way (SHUTDOWN: a durable server flushes its append-only file first).</summary>
@@ -155,51 +145,23 @@ public sealed class RedisServer : IRestartableServer
         _process = null;
         if (!_ownsDirectory)
             return;
-        try
-        {
-            System.IO.Directory.Delete(Directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still held open; the temporary folder is cleaned eventually.
-        }
+        ServerProcess.DeleteDirectory(Directory);
     }
 
     private void Signal(string signal)
     {
         if (!IsRunning)
             throw new InvalidOperationException($"{Description} is not running.");
-        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-" + signal, _process!.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
-        if (!kill.WaitForExit(StartDeadline) || kill.ExitCode != 0)
-            throw new InvalidOperationException($"kill -{signal} of {Description} failed (exit code {(kill.HasExited ? kill.ExitCode : "none, still running")}).");
+        ServerProcess.Signal(_process!, signal, Description);
     }
 
     private void Launch()
     {
-        var info = new ProcessStartInfo("redis-server")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Directory,
-        };
+        var info = new ProcessStartInfo("redis-server") { WorkingDirectory = Directory };
         foreach (var arg in Arguments())
             info.ArgumentList.Add(arg);
         _process?.Dispose();
-        try
-        {
-            _process = Process.Start(info)!;
-            ExitGuard.Track(_process);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("redis-server is not installed; install it with `apt-get install redis-server` (.ci/run does this).", e);
-        }
-        // Drain the output so the server never blocks on a full pipe.
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = ServerProcess.Start(info, "redis-server is not installed; install it with `apt-get install redis-server` (.ci/run does this).");
         WaitUntilReady();
     }
 
