@@ -20,16 +20,19 @@ internal sealed class ToscStore(string? name)
     /// <summary>The manager, once the container built it (the hosted service disposes only what was built).</summary>
     public Manager? Created { get; private set; }
 
+    private volatile RefreshFailure? _refreshFailure;
+
     /// <summary>The last state the manager could not apply, until it applies a newer one.</summary>
-    public ToscDataException? RefreshError { get; private set; }
+    public ToscDataException? RefreshError =>
+        _refreshFailure is { } failure && Created is { } manager && manager.Version == failure.AtVersion ? failure.Error : null;
 
     public T Resolve<T>(IServiceProvider services) where T : notnull =>
         Name is null ? services.GetRequiredService<T>() : services.GetRequiredKeyedService<T>(Name);
 
     public Manager Track(Manager manager)
     {
-        manager.RefreshFailed += (_, e) => RefreshError = e.Exception;
-        manager.Changed += (_, _) => RefreshError = null;
+        // Cleared by the version moving on rather than by Changed: handling Changed makes every apply compute its paths.
+        manager.RefreshFailed += (_, e) => _refreshFailure = new RefreshFailure(e.Exception, manager.Version);
         Created = manager;
         return manager;
     }
@@ -56,4 +59,6 @@ internal sealed class ToscStore(string? name)
             return now - _behindSince;
         }
     }
+
+    private sealed record RefreshFailure(ToscDataException Error, long? AtVersion);
 }

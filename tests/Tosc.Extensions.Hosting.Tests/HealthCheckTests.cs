@@ -122,6 +122,25 @@ public sealed class HealthCheckTests
         await host.StopAsync();
     }
 
+    [Fact]
+    public async Task Check_OfAManagerThatCannotApplyTheStoredState_IsUnhealthy()
+    {
+        var store = new InprocBackend();
+        using var host = Hosts.Build(b =>
+        {
+            b.Services.AddTosc(_ => store);
+            b.Services.AddHealthChecks().AddTosc();
+        });
+        await host.StartAsync();
+        await host.Services.GetRequiredService<Manager>().ReadOrInitializeAsync(() => new Board());
+        using (var other = new Manager(store))
+            other.Write(new Unknown());   // a type the hosted manager was never told about
+
+        await RegistrationTests.Eventually(() => Check(host).Result.Entries["tosc"].Status == HealthStatus.Unhealthy);
+        Assert.StartsWith("The manager cannot apply the stored state", (await Check(host)).Entries["tosc"].Description, StringComparison.Ordinal);
+        await host.StopAsync();
+    }
+
     private static Task<HealthReport> Check(IHost host) => host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
 
     private static int FreePort()
@@ -130,4 +149,9 @@ public sealed class HealthCheckTests
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+public class Unknown
+{
+    public virtual string Name { get; set; } = "";
 }
