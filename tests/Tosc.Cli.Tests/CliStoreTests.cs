@@ -1,0 +1,190 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Tosc.Testing;
+using Xunit;
+
+namespace Tosc.Tests.Tool;
+
+/// <summary>
+/// The tool against one real store of each backend: stores are written by managers with the application's classes,
+/// and read, changed and watched by the tool, which never sees those classes.
+/// </summary>
+public abstract class CliStoreTests
+{
+    /// <summary>The URI of a store no other test uses.</summary>
+    protected abstract string Uri(string name);
+
+    /// <summary>A backend on the same store, for the managers that write and check it.</summary>
+    protected abstract IBackend Open(string name);
+
+    /// <summary>Variables the tool needs for this backend (the Blob connection string).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Environment { get; } = new Dictionary<string, string?>();
+
+    private CliResult Tool(params string[] args) => CliRun.RunWith(Environment, args);
+
+    private string Filled([CallerMemberName] string name = "")
+    {
+        using var backend = Open(name);
+        Stores.Fill(backend);
+        return Uri(name);
+    }
+
+    [Fact]
+    public void Show_PrintsTheStateByStoredTypeNamesAndMembers()
+    {
+        var result = Tool("show", Filled(), "--json").Ok();
+        var value = result.Json.GetProperty("value");
+        Assert.Equal("Demo.Inventory", value.GetProperty("$type").GetString());
+        Assert.Equal(4, value.GetProperty("Stock").GetProperty("apples").GetInt32());
+        Assert.Equal("Demo.Item", value.GetProperty("Items")[0].GetProperty("$type").GetString());
+        Assert.Equal(35, value.GetProperty("Items")[2].GetProperty("Limit").GetInt32());
+        Assert.Equal("fruit", value.GetProperty("Tags").GetProperty("$set")[0].GetString());
+        Assert.Equal(2, value.GetProperty("Visits").GetProperty("$counter").GetInt64());
+        Assert.Equal("2.50", value.GetProperty("Price").GetProperty("$decimal").GetString());
+        Assert.Equal("AQID", value.GetProperty("Photo").GetProperty("$bin").GetString());
+        Assert.Equal("restock", value.GetProperty("Log")[0].GetString());
+        // Items[0] and Featured are one object: defined once with an $id, then referred to.
+        var shared = value.GetProperty("Items")[0].GetProperty("$id").GetString();
+        Assert.Equal(shared, value.GetProperty("Featured").GetProperty("$ref").GetString());
+    }
+
+    [Fact]
+    public void Show_WithAPath_PrintsTheValueThere()
+    {
+        var uri = Filled();
+        Assert.Equal("4", Tool("show", uri, "--path", "Stock[\"apples\"]").Ok().Out.Trim());
+        Assert.Equal(35, Tool("show", uri, "--path", "Items[2].Limit", "--json").Ok().Json.GetProperty("value").GetInt32());
+        var missing = Tool("show", uri, "--path", "Stock[\"kiwis\"]");
+        Assert.Equal(3, missing.ExitCode);
+        Assert.Contains("kiwis", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void History_ListsEachCommitWithThePathsItChanged()
+    {
+        var result = Tool("history", Filled(), "--json").Ok();
+        var records = result.Json.GetProperty("records").EnumerateArray().ToList();
+        var paths = records.SelectMany(r => r.GetProperty("changes").EnumerateArray().Select(c => c.GetProperty("path").GetString())).ToList();
+        Assert.Equal(["Stock[\"apples\"]", "Items[2].Limit", "Log[0]", "Visits"], paths);
+        Assert.All(records, r => Assert.Equal(32, r.GetProperty("commit").GetString()!.Length));
+        var text = Tool("history", Uri(nameof(History_ListsEachCommitWithThePathsItChanged))).Ok().Out;
+        Assert.Contains("Stock[\"apples\"] = 4", text, StringComparison.Ordinal);
+        Assert.Contains("Visits += 2", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Set_CommitsOneChangeThatManagersRead()
+    {
+        var uri = Filled();
+        Tool("set", uri, "Stock[\"apples\"]", "7").Ok();
+        Tool("set", uri, "Items[1].Limit", "21").Ok();
+        Tool("set", uri, "Price", "9.75").Ok();
+        Tool("set", uri, "Stock[\"kiwis\"]", "1").Ok();
+        using var backend = Open(nameof(Set_CommitsOneChangeThatManagersRead));
+        var inventory = Stores.Read(backend);
+        Assert.Equal(7, inventory.Stock["apples"]);
+        Assert.Equal(1, inventory.Stock["kiwis"]);
+        Assert.Equal(21, inventory.Items[1].Limit);
+        Assert.Equal(9.75m, inventory.Price);
+        Assert.Same(inventory.Items[0], inventory.Featured);
+    }
+
+    [Fact]
+    public void Set_AgainstAVersionThatMoved_IsAConflictAndWritesNothing()
+    {
+        var uri = Filled();
+        var before = Tool("show", uri, "--json").Ok().Json.GetProperty("version").GetInt64();
+        using (var backend = Open(nameof(Set_AgainstAVersionThatMoved_IsAConflictAndWritesNothing)))
+        using (var other = new Manager(backend, new ManagerOptions { WatchForChanges = false }))
+            other.Read<Inventory>().Stock["apples"] = 100;
+        var result = Tool("set", uri, "Stock[\"apples\"]", "7", "--expect-version", before.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains("another commit landed first", result.Error, StringComparison.Ordinal);
+        Assert.Equal(100, Tool("show", uri, "--path", "Stock[\"apples\"]", "--json").Ok().Json.GetProperty("value").GetInt32());
+    }
+
+    [Fact]
+    public void Set_OfAnotherShape_IsRefusedUnlessForced()
+    {
+        var uri = Filled();
+        var result = Tool("set", uri, "Items[0].Limit", "\"many\"");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--force", result.Error, StringComparison.Ordinal);
+        Assert.Equal(3, Tool("set", uri, "Items[0].Colour", "\"red\"").ExitCode);
+    }
+
+    [Fact]
+    public void Verify_AnIntactStore_PassesEveryCheck()
+    {
+        var result = Tool("verify", Filled(), "--json").Ok();
+        Assert.True(result.Json.GetProperty("ok").GetBoolean());
+        Assert.Equal(3, result.Json.GetProperty("checks").GetArrayLength());
+    }
+
+    [Fact]
+    public void ExportThenImport_GivesTheSameGraphInAnotherStore()
+    {
+        var uri = Filled();
+        var file = Path.Combine(Path.GetTempPath(), $"tosc-cli-{Guid.NewGuid():N}.json");
+        try
+        {
+            Tool("export", uri, file).Ok();
+            var target = nameof(ExportThenImport_GivesTheSameGraphInAnotherStore) + "-copy";
+            Tool("import", Uri(target), file).Ok();
+            Assert.Equal(Tool("export", uri).Ok().Out, Tool("export", Uri(target)).Ok().Out);
+            using var backend = Open(target);
+            var copy = Stores.Read(backend);
+            Assert.Equal(4, copy.Stock["apples"]);
+            Assert.Equal(2.50m, copy.Price);
+            Assert.Equal(2, copy.Visits.Value);
+            Assert.Equal([1, 2, 3], copy.Photo);
+            Assert.Same(copy.Items[0], copy.Featured);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Watch_PrintsACommitThatAnotherManagerMakes()
+    {
+        var uri = Filled();
+        using var stop = new CancellationTokenSource();
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var (outputLock, errorLock) = (TextWriter.Synchronized(output), TextWriter.Synchronized(error));
+        var context = new Tosc.Cli.CliContext
+        {
+            Out = outputLock,
+            Error = errorLock,
+            Environment = name => Environment.GetValueOrDefault(name),
+        };
+        var watch = Task.Run(() => Tosc.Cli.Cli.RunAsync(["watch", uri, "--json"], context, stop.Token));
+        await Eventually.TrueAsync(() => Text(error, errorLock).Contains("watching", StringComparison.Ordinal) || watch.IsCompleted, "the watch to start");
+        using (var backend = Open(nameof(Watch_PrintsACommitThatAnotherManagerMakes)))
+        using (var other = new Manager(backend, new ManagerOptions { WatchForChanges = false }))
+            other.Read<Inventory>().Stock["pears"] = 42;
+        await Eventually.TrueAsync(() => Text(output, outputLock).Contains("Stock[\\\"pears\\\"]", StringComparison.Ordinal) || watch.IsCompleted,
+            "the watch to print the commit");
+        await stop.CancelAsync();
+        Assert.Equal(0, await watch.WaitAsync(TimeSpan.FromSeconds(30)));
+        var line = Text(output, outputLock).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .Single(l => l.TryGetProperty("changes", out _));
+        Assert.Equal(42, line.GetProperty("changes")[0].GetProperty("value").GetInt32());
+    }
+
+    /// <summary>What a writer holds so far, read under the lock its synchronized wrapper writes under (the wrapper itself).</summary>
+    private static string Text(StringWriter writer, TextWriter synchronized)
+    {
+        lock (synchronized)
+            return writer.ToString();
+    }
+
+    [Fact]
+    public void Show_OfAnEmptyStore_IsNotFound()
+    {
+        var result = Tool("show", Uri(nameof(Show_OfAnEmptyStore_IsNotFound) + "-empty"));
+        Assert.Equal(3, result.ExitCode);
+        Assert.Contains("empty", result.Error, StringComparison.Ordinal);
+    }
+}
