@@ -25,6 +25,9 @@ internal sealed class GraphDecoder
     /// <summary>The nodes this context defined (with ids), for the caller's index.</summary>
     public IReadOnlyDictionary<long, GValue> Defined => _defined;
 
+    /// <summary>The bytes of a stored value after its 6-byte header, decompressed when the header says so.</summary>
+    public static ReadOnlyMemory<byte> OpenValue(ReadOnlyMemory<byte> stored) => WireFormat.OpenValue(stored);
+
     /// <summary>Decodes a whole stored value (after its header, decompressed).</summary>
     public static GValue DecodeValue(ReadOnlyMemory<byte> body)
     {

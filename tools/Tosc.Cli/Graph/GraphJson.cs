@@ -106,8 +106,12 @@ internal static class GraphJson
                 case GKind.UInt:
                     writer.WriteNumberValue((ulong)value.Scalar!);
                     return;
-                case GKind.Float32 or GKind.Float64:
-                    WriteFloat(value.Kind == GKind.Float32 ? (float)value.Scalar! : (double)value.Scalar!);
+                case GKind.Float32:
+                    // Tagged, so a float stays a float 32 through export and import.
+                    Tagged("$float32", () => WriteFloat((float)value.Scalar!, single: true));
+                    return;
+                case GKind.Float64:
+                    WriteFloat((double)value.Scalar!);
                     return;
                 case GKind.String:
                     writer.WriteStringValue((string)value.Scalar!);
@@ -208,14 +212,14 @@ internal static class GraphJson
             writer.WriteEndObject();
         }
 
-        private void WriteFloat(double value)
+        private void WriteFloat(double value, bool single = false)
         {
             if (!double.IsFinite(value))
             {
                 Tagged("$double", () => writer.WriteStringValue(value.ToString("R", CultureInfo.InvariantCulture)));
                 return;
             }
-            var text = value.ToString("R", CultureInfo.InvariantCulture);
+            var text = single ? ((float)value).ToString("R", CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
             writer.WriteRawValue(text.AsSpan().IndexOfAny(".eE") < 0 ? text + ".0" : text);
         }
 
@@ -379,6 +383,10 @@ internal static class GraphJson
                         return GValue.Of(GKind.Bin, value.GetBytesFromBase64());
                     case "$double":
                         return GValue.Of(GKind.Float64, double.Parse(value.GetString()!, CultureInfo.InvariantCulture));
+                    case "$float32":
+                        return GValue.Of(GKind.Float32, value.ValueKind == JsonValueKind.Object
+                            ? float.Parse(value.GetProperty("$double").GetString()!, CultureInfo.InvariantCulture)
+                            : value.GetSingle());
                     case "$enum":
                         return GValue.EnumValue(value.GetString() ?? throw Bad(value, "a type name"),
                             json.TryGetProperty("value", out var v) ? v.GetInt64() : throw Bad(json, "an enum's \"value\""));
@@ -439,7 +447,7 @@ internal static class GraphJson
                         BinaryPrimitives.WriteInt32BigEndian(data.AsSpan(i * 4), bits[i]);
                     return GValue.Extension(WireFormat.Decimal, data);
                 case "$datetime":
-                    var time = DateTime.Parse(text, invariant, DateTimeStyles.RoundtripKind | DateTimeStyles.AdjustToUniversal);
+                    var time = DateTime.Parse(text, invariant, DateTimeStyles.RoundtripKind);
                     byte kind = json.TryGetProperty("$kind", out var k) ? k.GetString() switch
                     {
                         "local" => (byte)3,

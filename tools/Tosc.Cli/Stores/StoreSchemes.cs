@@ -123,12 +123,12 @@ internal sealed class FileScheme : IStoreScheme
     }
 }
 
-/// <summary><c>redis://[user:password@]host:port/key</c> (<c>rediss://</c> for TLS; <c>?db=N</c>).</summary>
+/// <summary><c>redis://[user:password@]host:port/key</c> (<c>rediss://</c> for TLS; <c>?db=N</c>, <c>?prefix=P</c>).</summary>
 internal sealed class RedisScheme : IStoreScheme
 {
     public IReadOnlyList<string> Schemes { get; } = ["redis", "rediss"];
 
-    public string Form => "redis://[user:password@]host:port/key   (rediss:// for TLS; ?db=N picks the database)";
+    public string Form => "redis://[user:password@]host:port/key   (rediss:// for TLS; ?db=N picks the database, ?prefix=P the key prefix, default tosc:)";
 
     public IBackend Open(string uri, Func<string, string?> environment)
     {
@@ -143,13 +143,17 @@ internal sealed class RedisScheme : IStoreScheme
             configuration += ",password=" + password;
         if (parsed.Scheme == "rediss")
             configuration += ",ssl=true";
+        var options = new RedisBackendOptions();
         foreach (var (name, value) in StoreSchemes.Query(parsed))
         {
-            configuration += name == "db"
-                ? ",defaultDatabase=" + int.Parse(value, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture)
-                : throw new FormatException($"unknown parameter '{name}' (the redis scheme knows db=).");
+            if (name == "db")
+                configuration += ",defaultDatabase=" + int.Parse(value, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture);
+            else if (name == "prefix")
+                options.KeyPrefix = value;
+            else
+                throw new FormatException($"unknown parameter '{name}' (the redis scheme knows db= and prefix=).");
         }
-        return new RedisBackend(configuration, key);
+        return new RedisBackend(configuration, key, options);
     }
 
     internal static string Host(Uri uri) =>

@@ -1,0 +1,136 @@
+using System.Globalization;
+using StackExchange.Redis;
+using Tosc.Cli.Stores;
+using Tosc.Testing;
+using Xunit;
+
+namespace Tosc.Tests.Tool;
+
+/// <summary>Errors, exit codes, protection, corruption, the scheme extension point, and runs of the real tool process.</summary>
+public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : IClassFixture<TempFolder>, IClassFixture<RedisServerFixture>
+{
+    private static readonly byte[] s_key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+
+    private string FilledFile(string name, ManagerOptions? options = null)
+    {
+        using var backend = new FileBackend(folder.File(name));
+        Stores.Fill(backend, options);
+        return folder.File(name);
+    }
+
+    [Theory]
+    [InlineData("ftp://host/x", "not a store URI this tool knows")]
+    [InlineData("redis://127.0.0.1:6379", "redis://[user:password@]host:port/key")]
+    [InlineData("postgres://u@127.0.0.1/db", "?key=")]
+    [InlineData("azblob://container/blob", StoreSchemes.BlobConnectionVariable)]
+    [InlineData("https://account.blob.core.windows.net/c/b", "SAS")]
+    [InlineData("file://otherhost/x", "host 'otherhost'")]
+    public void ABadUri_IsAUsageErrorNamingTheExpectedForm(string uri, string expected)
+    {
+        var result = CliRun.Run("show", uri);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnUnreachableServer_ExitsWith6()
+    {
+        var result = CliRun.Run("show", $"redis://127.0.0.1:{Loopback.FreePort()}/nothing");
+        Assert.Equal(6, result.ExitCode);
+        Assert.Contains("Could not connect", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownCommandsAndOptions_AreUsageErrors_AndHelpIsEverywhere()
+    {
+        Assert.Equal(2, CliRun.Run("frobnicate").ExitCode);
+        Assert.Equal(2, CliRun.Run("show", "file:/tmp/x", "--nope").ExitCode);
+        Assert.Equal(2, CliRun.Run("set", "file:/tmp/x", "Path").ExitCode);
+        Assert.Contains("Exit codes", CliRun.Run("--help").Ok().Out, StringComparison.Ordinal);
+        foreach (var command in new[] { "show", "watch", "history", "set", "verify", "export", "import" })
+            Assert.Contains("Usage: tosc " + command, CliRun.Run(command, "--help").Ok().Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_OfAProtectedStore_ChecksTheHmacWithTheKeyAndFailsWithAnotherOrNone()
+    {
+        var path = FilledFile(nameof(Verify_OfAProtectedStore_ChecksTheHmacWithTheKeyAndFailsWithAnotherOrNone),
+            new ManagerOptions { WatchForChanges = false, Protection = StateProtection.Authenticate(s_key) });
+        var uri = "file:" + path;
+        Assert.Contains("HMAC-SHA256", CliRun.Run("verify", uri, "--key", Convert.ToBase64String(s_key)).Ok().Out, StringComparison.Ordinal);
+        var env = new Dictionary<string, string?> { [Tosc.Cli.Cli.KeyVariable] = Convert.ToBase64String(s_key) };
+        CliRun.RunWith(env, "set", uri, "Stock[\"apples\"]", "8").Ok();
+        Assert.Equal(8, Stores.Read(new FileBackend(path), new ManagerOptions { WatchForChanges = false, Protection = StateProtection.Authenticate(s_key) }).Stock["apples"]);
+
+        var wrong = CliRun.Run("verify", uri, "--key", Convert.ToBase64String(StateProtection.GenerateKey()));
+        Assert.Equal(5, wrong.ExitCode);
+        Assert.Contains("not authenticated with an accepted key", wrong.Out, StringComparison.Ordinal);
+        var none = CliRun.Run("show", uri);
+        Assert.Equal(5, none.ExitCode);
+        Assert.Contains("--key", none.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_OfAFileWithAFlippedByte_ExitsWith5()
+    {
+        var path = FilledFile(nameof(Verify_OfAFileWithAFlippedByte_ExitsWith5));
+        var bytes = File.ReadAllBytes(path);
+        bytes[60] ^= 0x20;
+        File.WriteAllBytes(path, bytes);
+        var result = CliRun.Run("verify", "file:" + path);
+        Assert.Equal(5, result.ExitCode);
+    }
+
+    [Fact]
+    public void Verify_OfARedisSnapshotOrRecordThatWasTamperedWith_SaysWhatIsWrong()
+    {
+        var key = "cli:" + nameof(Verify_OfARedisSnapshotOrRecordThatWasTamperedWith_SaysWhatIsWrong);
+        using (var backend = new RedisBackend(redis.Server.Configuration, key))
+            Stores.Fill(backend);
+        var uri = $"redis://127.0.0.1:{redis.Server.Port}/{key}";
+        CliRun.Run("verify", uri).Ok();
+        using var connection = ConnectionMultiplexer.Connect(redis.Server.Configuration);
+        var db = connection.GetDatabase();
+        byte[] data = db.HashGet("tosc:" + key, "data")!;
+        db.HashSet("tosc:" + key, "data", data[..^4]);
+        var result = CliRun.Run("verify", uri, "--json");
+        Assert.Equal(5, result.ExitCode);
+        var snapshot = result.Json.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("check").GetString() == "snapshot");
+        Assert.False(snapshot.GetProperty("ok").GetBoolean());
+        Assert.Contains("offset", snapshot.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ASchemeAddedByTheCaller_OpensItsStores_AsEtcdWillBeAdded()
+    {
+        using var store = new InprocBackend();
+        Stores.Fill(store);
+        var result = await CliRun.RunAsync(new Dictionary<string, string?>(), [.. StoreSchemes.BuiltIn, new InprocScheme(store)], CancellationToken.None,
+            "show", "inproc:test", "--path", "Items[0].Name");
+        Assert.Equal("\"apples\"", result.Ok().Out.Trim());
+    }
+
+    private sealed class InprocScheme(InprocBackend store) : IStoreScheme
+    {
+        public IReadOnlyList<string> Schemes { get; } = ["inproc"];
+
+        public string Form => "inproc:name";
+
+        // The tool disposes what it opens; the forwarder leaves the test's in-process store open.
+        public IBackend Open(string uri, Func<string, string?> environment) => new ForwardingBackend(store);
+    }
+
+    [Fact]
+    public void TheToolProcess_ShowsSetsAndReportsConflictsWithItsExitCodes()
+    {
+        var uri = "file:" + FilledFile(nameof(TheToolProcess_ShowsSetsAndReportsConflictsWithItsExitCodes));
+        var shown = CliRun.Process(null, "show", uri, "--json").Ok();
+        var version = shown.Json.GetProperty("version").GetInt64();
+        Assert.Equal("Demo.Inventory", shown.Json.GetProperty("value").GetProperty("$type").GetString());
+        CliRun.Process(null, "set", uri, "Stock[\"apples\"]", "9").Ok();
+        var conflict = CliRun.Process(null, "set", uri, "Stock[\"apples\"]", "10", "--expect-version", version.ToString(CultureInfo.InvariantCulture), "--json");
+        Assert.Equal(4, conflict.ExitCode);
+        Assert.Equal(4, System.Text.Json.JsonDocument.Parse(conflict.Error).RootElement.GetProperty("exitCode").GetInt32());
+        Assert.Equal(2, CliRun.Process(null, "show", "nope:x").ExitCode);
+    }
+}
