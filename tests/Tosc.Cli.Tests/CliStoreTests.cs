@@ -80,13 +80,17 @@ public abstract class CliStoreTests
         Tool("set", uri, "Items[1].Limit", "21").Ok();
         Tool("set", uri, "Price", "9.75").Ok();
         Tool("set", uri, "Stock[\"kiwis\"]", "1").Ok();
+        Tool("set", uri, "Visits", "5").Ok();
+        Tool("set", uri, "Featured.Name", "\"red apples\"").Ok();
         using var backend = Open(nameof(Set_CommitsOneChangeThatManagersRead));
         var inventory = Stores.Read(backend);
         Assert.Equal(7, inventory.Stock["apples"]);
         Assert.Equal(1, inventory.Stock["kiwis"]);
         Assert.Equal(21, inventory.Items[1].Limit);
         Assert.Equal(9.75m, inventory.Price);
+        Assert.Equal(5, inventory.Visits.Value);
         Assert.Same(inventory.Items[0], inventory.Featured);
+        Assert.Equal("red apples", inventory.Items[0].Name);
     }
 
     [Fact]

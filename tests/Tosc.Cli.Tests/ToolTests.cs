@@ -133,4 +133,36 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
         Assert.Equal(4, System.Text.Json.JsonDocument.Parse(conflict.Error).RootElement.GetProperty("exitCode").GetInt32());
         Assert.Equal(2, CliRun.Process(null, "show", "nope:x").ExitCode);
     }
+
+    [Fact]
+    public void TheWatchProcess_PrintsACommitAndEndsCleanlyOnCtrlC()
+    {
+        var path = FilledFile(nameof(TheWatchProcess_PrintsACommitAndEndsCleanlyOnCtrlC));
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "Tosc.Cli.dll"), "watch", "file:" + path })
+            start.ArgumentList.Add(arg);
+        using var watch = System.Diagnostics.Process.Start(start)!;
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        watch.OutputDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
+        watch.ErrorDataReceived += (_, e) => { if (e.Data is not null) lines.Enqueue(e.Data); };
+        watch.BeginOutputReadLine();
+        watch.BeginErrorReadLine();
+        try
+        {
+            Eventually.True(() => lines.Any(l => l.StartsWith("watching", StringComparison.Ordinal)) || watch.HasExited, "the watch process to start");
+            using (var backend = new FileBackend(path))
+            using (var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false }))
+                manager.Read<Inventory>().Log.Add("from another process's view");
+            Eventually.True(() => lines.Any(l => l.Contains("Log[1] appended", StringComparison.Ordinal)) || watch.HasExited, "the watch process to print the commit");
+            using (var interrupt = System.Diagnostics.Process.Start("kill", ["-INT", watch.Id.ToString(CultureInfo.InvariantCulture)]))
+                interrupt.WaitForExit();
+            Assert.True(watch.WaitForExit(TimeSpan.FromSeconds(30)), "the watch process did not end on SIGINT");
+            Assert.Equal(0, watch.ExitCode);
+        }
+        finally
+        {
+            if (!watch.HasExited)
+                watch.Kill(entireProcessTree: true);
+        }
+    }
 }
