@@ -35,14 +35,28 @@ public sealed class GraphCodecTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void NestingPastTheLimit_IsRefusedWithoutAStackOverflow()
+    private static byte[] NestedLists(int depth)
     {
         var body = new List<byte>();
-        for (var i = 0; i <= GraphDecoder.MaxDepth; i++)
-            body.AddRange([0x92, 0xd7, 0x01, 0, 0, 0, 0, 0, 0, (byte)((i + 1) >> 8), (byte)(i + 1)]);
+        for (var i = 1; i <= depth; i++)
+            body.AddRange([0x92, 0xd7, 0x01, 0, 0, 0, 0, (byte)(i >> 24), (byte)(i >> 16), (byte)(i >> 8), (byte)i]);
         body.Add(0xc0);
-        var error = Assert.Throws<ToscDataException>(() => GraphDecoder.DecodeValue(body.ToArray()));
+        return [.. body];
+    }
+
+    [Fact]
+    public void DeepValues_WithinTheCoresCap_DecodeEncodeAndPrint_AsTheCoreReadsThem()
+    {
+        var body = NestedLists(20_000);
+        var tree = GraphDecoder.DecodeValue(body);
+        Assert.Equal(body, GraphEncoder.EncodeValue(tree)[6..]);
+        Assert.Equal(body, GraphEncoder.EncodeValue(GraphJson.Read(GraphJson.Write(tree, indented: false, allIds: true)))[6..]);
+    }
+
+    [Fact]
+    public void NestingPastTheCap_IsRefusedWithoutAStackOverflow()
+    {
+        var error = Assert.Throws<ToscDataException>(() => GraphDecoder.DecodeValue(NestedLists(GraphDecoder.MaxDepth + 1)));
         Assert.Contains("nests deeper", error.Message, StringComparison.Ordinal);
     }
 

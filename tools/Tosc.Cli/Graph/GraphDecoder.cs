@@ -11,8 +11,12 @@ namespace Tosc.Cli.Graph;
 /// </summary>
 internal sealed class GraphDecoder
 {
-    /// <summary>Nesting the tool follows; deeper values are refused with a clear message rather than a stack overflow.</summary>
-    public const int MaxDepth = 2000;
+    /// <summary>
+    /// The nesting the tool follows: the core's default <see cref="ManagerOptions.MaxDepth"/>. Up to the core's
+    /// per-thread limit values are decoded where they are called; deeper ones again on a thread with a stack sized for
+    /// this cap (the core's <see cref="DeepValues"/>), so deep chains read as the core reads them.
+    /// </summary>
+    public static readonly int MaxDepth = new ManagerOptions().MaxDepth;
 
     private readonly List<string> _typeNames = [];
     private readonly Dictionary<long, GValue> _defined = [];
@@ -29,14 +33,14 @@ internal sealed class GraphDecoder
     public static ReadOnlyMemory<byte> OpenValue(ReadOnlyMemory<byte> stored) => WireFormat.OpenValue(stored);
 
     /// <summary>Decodes a whole stored value (after its header, decompressed).</summary>
-    public static GValue DecodeValue(ReadOnlyMemory<byte> body)
+    public static GValue DecodeValue(ReadOnlyMemory<byte> body) => DeepValues.Run(MaxDepth, () =>
     {
         var reader = new WireReader(body);
         var value = new GraphDecoder().Read(ref reader);
         if (!reader.End)
             throw new ToscDataException($"The stored value has {reader.Remaining} bytes after its end (offset {reader.Position}).");
         return value;
-    }
+    });
 
     public GValue Read(ref WireReader msg)
     {
@@ -61,8 +65,8 @@ internal sealed class GraphDecoder
             case MessagePackType.Extension:
                 return ReadExtension(ref msg, offset);
             case MessagePackType.Array:
-                if (++_depth > MaxDepth)
-                    throw new ToscDataException(string.Create(CultureInfo.InvariantCulture, $"The value nests deeper than {MaxDepth} levels at offset {offset}; the tool does not follow it."));
+                if (++_depth > DeepValues.Limit)
+                    throw DeepValues.TooDeep(stored: true, offset);
                 var node = ReadNode(ref msg, offset);
                 _depth--;
                 return node;

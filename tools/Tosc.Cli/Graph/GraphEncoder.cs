@@ -13,43 +13,57 @@ internal sealed class GraphEncoder
 {
     private readonly Dictionary<string, int> _typeNames = new(StringComparer.Ordinal);
     private readonly HashSet<GValue> _written = new(ReferenceEqualityComparer.Instance);
+    private int _depth;
 
     /// <summary>A whole stored value: the header (format version 1, no flags) and the root.</summary>
     public static byte[] EncodeValue(GValue root)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        var writer = new MessagePackWriter(buffer);
-        WireFormat.WriteHeader(ref writer);
-        new GraphEncoder().Write(ref writer, root);
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
+        return DeepValues.Run(GraphDecoder.MaxDepth, () =>
+        {
+            buffer.Clear();
+            var writer = new MessagePackWriter(buffer);
+            WireFormat.WriteHeader(ref writer);
+            new GraphEncoder().Write(ref writer, root);
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        });
     }
 
     /// <summary>A log record (docs/wire-format.md, "Log records") of one Set operation.</summary>
-    public static byte[] EncodeSetRecord(long baseVersion, Guid commitId, long node, GValue key, GValue value)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        Span<byte> header = stackalloc byte[WireFormat.HeaderLength];
-        WireFormat.WriteHeader(header, 2, WireFormat.LogRecordFlag);
-        buffer.Write(header);
-        var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(3);
-        writer.Write(baseVersion);
-        Span<byte> id = stackalloc byte[16];
-        commitId.TryWriteBytes(id, bigEndian: true, out _);
-        writer.WriteBinary(id);
-        writer.WriteArrayHeader(1);
-        writer.WriteArrayHeader(4);
-        writer.Write(node);
-        writer.Write(1); // OpKind.Set
-        var context = new GraphEncoder(); // each operation is self-contained
-        context.Write(ref writer, key);
-        context.Write(ref writer, value);
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
-    }
+    public static byte[] EncodeSetRecord(long baseVersion, Guid commitId, long node, GValue key, GValue value) =>
+        DeepValues.Run(GraphDecoder.MaxDepth, () =>
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            Span<byte> header = stackalloc byte[WireFormat.HeaderLength];
+            WireFormat.WriteHeader(header, 2, WireFormat.LogRecordFlag);
+            buffer.Write(header);
+            var writer = new MessagePackWriter(buffer);
+            writer.WriteArrayHeader(3);
+            writer.Write(baseVersion);
+            Span<byte> id = stackalloc byte[16];
+            commitId.TryWriteBytes(id, bigEndian: true, out _);
+            writer.WriteBinary(id);
+            writer.WriteArrayHeader(1);
+            writer.WriteArrayHeader(4);
+            writer.Write(node);
+            writer.Write(1); // OpKind.Set
+            var context = new GraphEncoder(); // each operation is self-contained
+            context.Write(ref writer, key);
+            context.Write(ref writer, value);
+            writer.Flush();
+            return buffer.WrittenSpan.ToArray();
+        });
 
     public void Write(ref MessagePackWriter msg, GValue value)
+    {
+        if (++_depth > DeepValues.Limit)
+            throw DeepValues.TooDeep(stored: false);
+        WriteValue(ref msg, value);
+        _depth--;
+    }
+
+    private void WriteValue(ref MessagePackWriter msg, GValue value)
     {
         if (value.IsNode && !_written.Add(value))
         {

@@ -7,6 +7,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Tosc.Serialization;
 
+
 namespace Tosc.Cli.Graph;
 
 /// <summary>
@@ -18,8 +19,10 @@ namespace Tosc.Cli.Graph;
 /// </summary>
 internal static class GraphJson
 {
-    private static readonly JsonWriterOptions s_indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-    private static readonly JsonWriterOptions s_compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    // A stored level takes up to two JSON levels (a tag object around an array).
+    private static readonly int s_jsonDepth = 2 * GraphDecoder.MaxDepth + 8;
+    private static readonly JsonWriterOptions s_indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = s_jsonDepth };
+    private static readonly JsonWriterOptions s_compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = s_jsonDepth };
 
     private static readonly (sbyte Type, string Name, int Length)[] s_extensions =
     [
@@ -38,23 +41,23 @@ internal static class GraphJson
     public static string ExtName(sbyte type) => Array.Find(s_extensions, e => e.Type == type).Name ?? $"extension {type}";
 
     /// <summary>The JSON text of <paramref name="value"/>; <paramref name="allIds"/> gives every node its <c>$id</c> (export).</summary>
-    public static string Write(GValue value, bool indented = true, bool allIds = false)
+    public static string Write(GValue value, bool indented = true, bool allIds = false) => DeepValues.Run(GraphDecoder.MaxDepth, () =>
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer, indented ? s_indented : s_compact))
             new JsonOut(writer, value, allIds).Write(value);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    });
 
     /// <summary>A canonical text of a value without ids, so equal keys and elements compare equal.</summary>
     public static string KeyText(GValue value) => Write(value, indented: false);
 
     /// <summary>Reads the JSON form back into values; nodes without <c>$id</c> get new random ids.</summary>
-    public static GValue Read(string json)
+    public static GValue Read(string json) => DeepValues.Run(GraphDecoder.MaxDepth, () =>
     {
-        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = GraphDecoder.MaxDepth });
+        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = s_jsonDepth });
         return new JsonIn().Read(document.RootElement);
-    }
+    });
 
     public static string IdText(long id) => id.ToString("x16", CultureInfo.InvariantCulture);
 
@@ -62,6 +65,7 @@ internal static class GraphJson
     {
         private readonly HashSet<GValue> _shared = allIds ? [] : FindShared(root);
         private readonly HashSet<GValue> _written = new(ReferenceEqualityComparer.Instance);
+        private int _depth;
 
         private static HashSet<GValue> FindShared(GValue root)
         {
@@ -84,6 +88,14 @@ internal static class GraphJson
         private bool ShowsId(GValue node) => node.IsNode && (allIds || _shared.Contains(node));
 
         public void Write(GValue value)
+        {
+            if (++_depth > DeepValues.Limit)
+                throw DeepValues.TooDeep(stored: false);
+            WriteValue(value);
+            _depth--;
+        }
+
+        private void WriteValue(GValue value)
         {
             if (value.IsNode && !_written.Add(value))
             {
@@ -302,8 +314,18 @@ internal static class GraphJson
     private sealed class JsonIn
     {
         private readonly Dictionary<long, GValue> _nodes = [];
+        private int _depth;
 
         public GValue Read(JsonElement json)
+        {
+            if (++_depth > DeepValues.Limit)
+                throw DeepValues.TooDeep(stored: false);
+            var value = ReadValue(json);
+            _depth--;
+            return value;
+        }
+
+        private GValue ReadValue(JsonElement json)
         {
             switch (json.ValueKind)
             {

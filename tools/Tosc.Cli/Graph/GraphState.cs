@@ -27,7 +27,7 @@ internal sealed class GraphState
     {
         try
         {
-            return ApplyChecked(recordBody, expectedBase, commitId);
+            return DeepValues.Run(GraphDecoder.MaxDepth, () => ApplyChecked(recordBody, expectedBase, commitId));
         }
         catch (Exception e) when (e is not ToscDataException and not OutOfMemoryException)
         {
