@@ -51,7 +51,11 @@ public sealed class AzuriteContainerFixture : IDisposable
 {
     public AzuriteContainerFixture()
     {
-        new BlobContainerClient(Server.ConnectionString, Container, BlobBackend.CreateClientOptions()).Create();
+        // The backend's client options (a service version Azurite accepts) with the SDK's retries back on: set-up on a
+        // loaded machine may meet a first request that Azurite drops while it finishes starting.
+        var options = BlobBackend.CreateClientOptions();
+        options.Retry.MaxRetries = 5;
+        new BlobContainerClient(Server.ConnectionString, Container, options).Create();
     }
 
     public AzuriteServer Server { get; } = AzuriteServer.Start();

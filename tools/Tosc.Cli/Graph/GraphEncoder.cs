@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using MessagePack;
+using Tosc.Changes;
 using Tosc.Serialization;
 
 namespace Tosc.Cli.Graph;
@@ -34,25 +35,16 @@ internal sealed class GraphEncoder
     public static byte[] EncodeSetRecord(long baseVersion, Guid commitId, long node, GValue key, GValue value) =>
         DeepValues.Run(GraphDecoder.MaxDepth, () =>
         {
-            var buffer = new ArrayBufferWriter<byte>();
-            Span<byte> header = stackalloc byte[WireFormat.HeaderLength];
-            WireFormat.WriteHeader(header, 2, WireFormat.LogRecordFlag);
-            buffer.Write(header);
-            var writer = new MessagePackWriter(buffer);
-            writer.WriteArrayHeader(3);
-            writer.Write(baseVersion);
-            Span<byte> id = stackalloc byte[16];
-            commitId.TryWriteBytes(id, bigEndian: true, out _);
-            writer.WriteBinary(id);
-            writer.WriteArrayHeader(1);
+            var op = new ArrayBufferWriter<byte>();
+            var writer = new MessagePackWriter(op);
             writer.WriteArrayHeader(4);
             writer.Write(node);
-            writer.Write(1); // OpKind.Set
+            writer.Write((byte)OpKind.Set);
             var context = new GraphEncoder(); // each operation is self-contained
             context.Write(ref writer, key);
             context.Write(ref writer, value);
             writer.Flush();
-            return buffer.WrittenSpan.ToArray();
+            return OpEncoder.Build(new ArrayBufferWriter<byte>(), baseVersion, commitId, 1, op.WrittenSpan).ToArray();
         });
 
     public void Write(ref MessagePackWriter msg, GValue value)

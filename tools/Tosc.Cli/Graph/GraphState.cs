@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tosc.Changes;
 using Tosc.Serialization;
 
 namespace Tosc.Cli.Graph;
@@ -68,8 +69,8 @@ internal sealed class GraphState
         if (arguments < 0)
             throw new ToscDataException("A log operation must name its node and its kind.");
         var target = reader.ReadInt64();
-        var kind = reader.ReadInt32();
-        if (target == 0 && kind == 9)
+        var kind = (OpKind)reader.ReadInt32();
+        if (target == 0 && kind == OpKind.Lease)
         {
             var holder = reader.ReadBinary();
             var milliseconds = reader.ReadInt64();
@@ -83,15 +84,15 @@ internal sealed class GraphState
         var decoder = new GraphDecoder(_index);
         var change = kind switch
         {
-            1 => Set(node, path, ref reader, decoder),
-            2 => Insert(node, path, ref reader, decoder),
-            3 => RemoveAt(node, path, ref reader),
-            4 => Remove(node, path, ref reader, decoder),
-            5 => Add(node, path, ref reader, decoder),
-            6 => Content(node, path, ref reader, decoder),
-            7 => Append(node, path, ref reader, decoder),
-            8 => Increment(node, path, ref reader),
-            _ => throw new ToscDataException($"Unknown log operation kind {kind}."),
+            OpKind.Set => Set(node, path, ref reader, decoder),
+            OpKind.Insert => Insert(node, path, ref reader, decoder),
+            OpKind.RemoveAt => RemoveAt(node, path, ref reader),
+            OpKind.Remove => Remove(node, path, ref reader, decoder),
+            OpKind.Add => Add(node, path, ref reader, decoder),
+            OpKind.Content => Content(node, path, ref reader, decoder),
+            OpKind.Append => Append(node, path, ref reader, decoder),
+            OpKind.Increment => Increment(node, path, ref reader),
+            _ => throw new ToscDataException($"Unknown log operation kind {(int)kind}."),
         };
         if (!reader.End)
             throw new ToscDataException($"A log operation {change.Op} has {reader.Remaining} bytes after its arguments.");
