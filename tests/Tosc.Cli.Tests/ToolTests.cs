@@ -32,12 +32,22 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
         Assert.Contains(expected, result.Error, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void AnUnreachableServer_ExitsWith6()
+    [Theory]
+    [InlineData("redis://127.0.0.1:{0}/nothing", "Could not connect")]
+    [InlineData("postgres://postgres@127.0.0.1:{0}/postgres?key=nothing", "Failed to connect")]
+    [InlineData("azblob://container/nothing", "Connection refused")]
+    [InlineData("http://127.0.0.1:{0}/devstoreaccount1/container/nothing?sv=2020-10-02&sig=x", "Connection refused")]
+    public void AnUnreachableServer_ExitsWith6(string uri, string expected)
     {
-        var result = CliRun.Run("show", $"redis://127.0.0.1:{Loopback.FreePort()}/nothing");
+        var port = Loopback.FreePort();
+        var environment = new Dictionary<string, string?>
+        {
+            [StoreSchemes.BlobConnectionVariable] = string.Create(CultureInfo.InvariantCulture,
+                $"DefaultEndpointsProtocol=http;AccountName={AzuriteServer.AccountName};AccountKey={AzuriteServer.AccountKey};BlobEndpoint=http://127.0.0.1:{port}/{AzuriteServer.AccountName};"),
+        };
+        var result = CliRun.RunWith(environment, "show", string.Format(CultureInfo.InvariantCulture, uri, port));
         Assert.Equal(6, result.ExitCode);
-        Assert.Contains("Could not connect", result.Error, StringComparison.Ordinal);
+        Assert.Contains(expected, result.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,16 +61,19 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
             Assert.Contains("Usage: tosc " + command, CliRun.Run(command, "--help").Ok().Out, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Verify_OfAProtectedStore_ChecksTheHmacWithTheKeyAndFailsWithAnotherOrNone()
+    [Theory]
+    [InlineData(false, "HMAC-SHA256")]
+    [InlineData(true, "AES-256-GCM")]
+    public void Verify_OfAProtectedStore_ChecksTheTagWithTheKeyAndFailsWithAnotherOrNone(bool encrypt, string mode)
     {
-        var path = FilledFile(nameof(Verify_OfAProtectedStore_ChecksTheHmacWithTheKeyAndFailsWithAnotherOrNone),
-            new ManagerOptions { WatchForChanges = false, Protection = StateProtection.Authenticate(s_key) });
+        ManagerOptions Protected() => new() { WatchForChanges = false, Protection = encrypt ? StateProtection.Encrypt(s_key) : StateProtection.Authenticate(s_key) };
+        var path = FilledFile($"protected-{encrypt}", Protected());
         var uri = "file:" + path;
-        Assert.Contains("HMAC-SHA256", CliRun.Run("verify", uri, "--key", Convert.ToBase64String(s_key)).Ok().Out, StringComparison.Ordinal);
+        Assert.Contains(mode, CliRun.Run("verify", uri, "--key", Convert.ToBase64String(s_key)).Ok().Out, StringComparison.Ordinal);
         var env = new Dictionary<string, string?> { [Tosc.Cli.Cli.KeyVariable] = Convert.ToBase64String(s_key) };
         CliRun.RunWith(env, "set", uri, "Stock[\"apples\"]", "8").Ok();
-        Assert.Equal(8, Stores.Read(new FileBackend(path), new ManagerOptions { WatchForChanges = false, Protection = StateProtection.Authenticate(s_key) }).Stock["apples"]);
+        Assert.Equal(8, Stores.Read(new FileBackend(path), Protected()).Stock["apples"]);
+        Assert.Contains(mode, CliRun.RunWith(env, "verify", uri).Ok().Out, StringComparison.Ordinal);
 
         var wrong = CliRun.Run("verify", uri, "--key", Convert.ToBase64String(StateProtection.GenerateKey()));
         Assert.Equal(5, wrong.ExitCode);
