@@ -20,6 +20,8 @@ public abstract class CliStoreTests
     /// <summary>Variables the tool needs for this backend (the Blob connection string).</summary>
     protected virtual IReadOnlyDictionary<string, string?> Environment { get; } = new Dictionary<string, string?>();
 
+    private static readonly Guid s_customer = Guid.Parse("6f9619ff-8b86-d011-b42d-00cf4fc964ff");
+
     private CliResult Tool(params string[] args) => CliRun.RunWith(Environment, args);
 
     private string Filled([CallerMemberName] string name = "")
@@ -81,6 +83,7 @@ public abstract class CliStoreTests
         Tool("set", uri, "Price", "9.75").Ok();
         Tool("set", uri, "Stock[\"kiwis\"]", "1").Ok();
         Tool("set", uri, "Visits", "5").Ok();
+        Tool("set", uri, $"Discounts[\"{s_customer}\"]", "0.25").Ok();
         Tool("set", uri, "Featured.Name", "\"red apples\"").Ok();
         using var backend = Open(nameof(Set_CommitsOneChangeThatManagersRead));
         var inventory = Stores.Read(backend);
@@ -89,6 +92,8 @@ public abstract class CliStoreTests
         Assert.Equal(21, inventory.Items[1].Limit);
         Assert.Equal(9.75m, inventory.Price);
         Assert.Equal(5, inventory.Visits.Value);
+        Assert.Equal(0.25m, inventory.Discounts[s_customer]);
+        Assert.Equal(0.5m, inventory.Discounts[Guid.Empty]);
         Assert.Same(inventory.Items[0], inventory.Featured);
         Assert.Equal("red apples", inventory.Items[0].Name);
     }

@@ -16,6 +16,8 @@ public class Inventory
 
     public virtual decimal Price { get; set; }
 
+    public virtual IDictionary<Guid, decimal> Discounts { get; set; } = new Dictionary<Guid, decimal>();
+
     public virtual byte[]? Photo { get; set; }
 
     public virtual Item? Featured { get; set; }

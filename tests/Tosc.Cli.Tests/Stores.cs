@@ -14,6 +14,7 @@ internal static class Stores
             Items = new List<Item> { apples, new() { Name = "pears", Limit = 20 }, new() { Name = "plums", Limit = 30 } },
             Tags = new HashSet<string> { "fruit" },
             Price = 2.50m,
+            Discounts = new Dictionary<Guid, decimal> { [Guid.Empty] = 0.5m },
             Photo = [1, 2, 3],
             Featured = apples,
         });

@@ -58,6 +58,16 @@ internal sealed class SetCommand : Command
                 throw new NotFoundException($"{path}: {parent.Describe()} has no member {((PathStep.Member)step).Name} (it has {string.Join(", ", parent.Members.Select(m => m.Key))}). Pass --force to add it.");
             if (old is null && parent.Kind == GKind.List)
                 throw new NotFoundException($"{path}: the list has {parent.Items.Count} elements.");
+            if (old is null && parent.Kind == GKind.Dict && parent.Entries.Count > 0 && step is PathStep.Key newKey)
+            {
+                // A new key: keys and values take the stored kinds of an entry already there (a Guid key, a decimal value).
+                var (siblingKey, siblingValue) = parent.Entries[0];
+                step = new PathStep.Key(Coerce(path, siblingKey, newKey.Value, force, keepsNode: false));
+                var at = parent.FindEntry(((PathStep.Key)step).Value);
+                old = at >= 0 ? parent.Entries[at].Value : null;
+                if (old is null)
+                    value = Coerce(path, siblingValue, value, force, keepsNode: false);
+            }
             if (old is not null)
                 value = Coerce(path, old, value, force);
             var keyValue = step switch
@@ -163,10 +173,11 @@ internal sealed class SetCommand : Command
     }
 
     /// <summary>
-    /// Gives a plain JSON value the stored kind of the value it replaces, and refuses another shape (unless forced):
-    /// the application reading the store declares that member's type, and would refuse the state otherwise.
+    /// Gives a plain JSON value the stored kind of the value it replaces (or of a sibling entry, with
+    /// <paramref name="keepsNode"/> false), and refuses another shape (unless forced): the application reading the store
+    /// declares that member's type, and would refuse the state otherwise.
     /// </summary>
-    internal static GValue Coerce(string path, GValue old, GValue value, bool force)
+    internal static GValue Coerce(string path, GValue old, GValue value, bool force, bool keepsNode = true)
     {
         var coerced = (old.Kind, value.Kind) switch
         {
@@ -179,7 +190,7 @@ internal sealed class SetCommand : Command
             _ => value,
         };
         // A node replaced by one of its kind keeps its id: managers update the node in place, and references stay valid.
-        if (old.IsNode && coerced.IsNode && old.Kind == coerced.Kind && old.TypeName == coerced.TypeName)
+        if (keepsNode && old.IsNode && coerced.IsNode && old.Kind == coerced.Kind && old.TypeName == coerced.TypeName)
             coerced.Id = old.Id;
         var sameShape = old.Kind == GKind.Null || coerced.Kind == GKind.Null
             || (Family(old) == Family(coerced) && old.TypeName == coerced.TypeName && (old.Kind != GKind.Ext || old.ExtType == coerced.ExtType));
