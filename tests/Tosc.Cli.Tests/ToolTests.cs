@@ -123,7 +123,23 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
         Assert.Equal("\"apples\"", result.Ok().Out.Trim());
     }
 
-    private sealed class InprocScheme(InprocBackend store) : IStoreScheme
+    [Fact]
+    public async Task Set_OnABackendWithoutALog_ComparesAndSwapsTheWholeState()
+    {
+        using var store = new InprocBackend();
+        var plain = new WholeStateBackend(store);
+        Stores.Fill(plain);
+        IStoreScheme[] schemes = [new InprocScheme(plain)];
+        var set = await CliRun.RunAsync(new Dictionary<string, string?>(), schemes, CancellationToken.None, "set", "inproc:x", "Items[1].Limit", "77");
+        set.Ok();
+        var inventory = Stores.Read(plain);
+        Assert.Equal(77, inventory.Items[1].Limit);
+        Assert.Same(inventory.Items[0], inventory.Featured);
+        var history = await CliRun.RunAsync(new Dictionary<string, string?>(), schemes, CancellationToken.None, "history", "inproc:x", "--json");
+        Assert.Equal(0, history.Ok().Json.GetProperty("records").GetArrayLength());
+    }
+
+    private sealed class InprocScheme(IBackend store) : IStoreScheme
     {
         public IReadOnlyList<string> Schemes { get; } = ["inproc"];
 
@@ -131,6 +147,31 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
 
         // The tool disposes what it opens; the forwarder leaves the test's in-process store open.
         public IBackend Open(string uri, Func<string, string?> environment) => new ForwardingBackend(store);
+    }
+
+    /// <summary>A custom backend with only the four primitives (no log): managers and the tool store whole states.</summary>
+    private sealed class WholeStateBackend(IBackend inner) : IBackend
+    {
+        public StoredState? Read(CancellationToken cancellationToken = default) => inner.Read(cancellationToken);
+
+        public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) => inner.ReadAsync(cancellationToken);
+
+        public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.Write(data, commitId, cancellationToken);
+
+        public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.WriteAsync(data, commitId, cancellationToken);
+
+        public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
+            inner.TryWrite(data, expectedVersion, commitId, cancellationToken);
+
+        public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
+            inner.TryWriteAsync(data, expectedVersion, commitId, cancellationToken);
+
+        public ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+            inner.WaitForChangeAsync(knownVersion, timeout, cancellationToken);
+
+        public void Dispose()
+        {
+        }
     }
 
     [Fact]
