@@ -127,7 +127,7 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
     public async Task Set_OnABackendWithoutALog_ComparesAndSwapsTheWholeState()
     {
         using var store = new InprocBackend();
-        var plain = new WholeStateBackend(store);
+        var plain = new PrimitivesOnlyBackend(store);
         Stores.Fill(plain);
         IStoreScheme[] schemes = [new InprocScheme(plain)];
         var set = await CliRun.RunAsync(new Dictionary<string, string?>(), schemes, CancellationToken.None, "set", "inproc:x", "Items[1].Limit", "77");
@@ -147,31 +147,6 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
 
         // The tool disposes what it opens; the forwarder leaves the test's in-process store open.
         public IBackend Open(string uri, Func<string, string?> environment) => new ForwardingBackend(store);
-    }
-
-    /// <summary>A custom backend with only the four primitives (no log): managers and the tool store whole states.</summary>
-    private sealed class WholeStateBackend(IBackend inner) : IBackend
-    {
-        public StoredState? Read(CancellationToken cancellationToken = default) => inner.Read(cancellationToken);
-
-        public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) => inner.ReadAsync(cancellationToken);
-
-        public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.Write(data, commitId, cancellationToken);
-
-        public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => inner.WriteAsync(data, commitId, cancellationToken);
-
-        public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-            inner.TryWrite(data, expectedVersion, commitId, cancellationToken);
-
-        public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-            inner.TryWriteAsync(data, expectedVersion, commitId, cancellationToken);
-
-        public ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-            inner.WaitForChangeAsync(knownVersion, timeout, cancellationToken);
-
-        public void Dispose()
-        {
-        }
     }
 
     [Fact]
