@@ -159,34 +159,81 @@ public abstract class CliStoreTests
     public async Task Watch_PrintsACommitThatAnotherManagerMakes()
     {
         var uri = Filled();
-        using var stop = new CancellationTokenSource();
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var (outputLock, errorLock) = (TextWriter.Synchronized(output), TextWriter.Synchronized(error));
-        var context = new Tosc.Cli.CliContext
-        {
-            Out = outputLock,
-            Error = errorLock,
-            Environment = name => Environment.GetValueOrDefault(name),
-        };
-        var watch = Task.Run(() => Tosc.Cli.Cli.RunAsync(["watch", uri, "--json"], context, stop.Token));
-        await Eventually.TrueAsync(() => Text(error, errorLock).Contains("watching", StringComparison.Ordinal) || watch.IsCompleted, "the watch to start");
+        var watch = await WatchRun.StartAsync(uri, Environment);
         using (var backend = Open(nameof(Watch_PrintsACommitThatAnotherManagerMakes)))
         using (var other = new Manager(backend, new ManagerOptions { WatchForChanges = false }))
             other.Read<Inventory>().Stock["pears"] = 42;
-        await Eventually.TrueAsync(() => Text(output, outputLock).Contains("Stock[\\\"pears\\\"]", StringComparison.Ordinal) || watch.IsCompleted,
-            "the watch to print the commit");
-        await stop.CancelAsync();
-        Assert.Equal(0, await watch.WaitAsync(TimeSpan.FromSeconds(30)));
-        var line = Text(output, outputLock).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+        await watch.WaitForAsync("Stock[\\\"pears\\\"]", "the watch to print the commit");
+        Assert.Equal(0, await watch.StopAsync());
+        var line = watch.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
             .Single(l => l.TryGetProperty("changes", out _));
         Assert.Equal(42, line.GetProperty("changes")[0].GetProperty("value").GetInt32());
     }
 
-    /// <summary>What a writer holds so far, read under the lock its synchronized wrapper writes under (the wrapper itself).</summary>
-    private static string Text(StringWriter writer, TextWriter synchronized)
+    [Fact]
+    public async Task Watch_PrintsAResetWhenTheWholeStateIsReplaced()
     {
-        lock (synchronized)
-            return writer.ToString();
+        var uri = Filled();
+        var file = Path.Combine(Path.GetTempPath(), $"tosc-cli-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, "{\"$type\": \"Demo.Inventory\", \"Stock\": {\"figs\": 9}}");
+        var watch = await WatchRun.StartAsync(uri, Environment);
+        try
+        {
+            Tool("import", uri, file).Ok();
+            await watch.WaitForAsync("\"reset\":true", "the watch to print a reset");
+            Assert.Contains("\"figs\":9", watch.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        Assert.Equal(0, await watch.StopAsync());
+    }
+
+    /// <summary>A <c>tosc watch --json</c> running in-process until <see cref="StopAsync"/> cancels it as Ctrl+C does.</summary>
+    private sealed class WatchRun
+    {
+        private readonly StringWriter _output = new();
+        private readonly StringWriter _error = new();
+        private readonly TextWriter _outputLock;
+        private readonly TextWriter _errorLock;
+        private readonly CancellationTokenSource _stop = new();
+        private Task<int> _run = Task.FromResult(-1);
+
+        private WatchRun()
+        {
+            _outputLock = TextWriter.Synchronized(_output);
+            _errorLock = TextWriter.Synchronized(_error);
+        }
+
+        public string Output => Text(_output, _outputLock);
+
+        public static async Task<WatchRun> StartAsync(string uri, IReadOnlyDictionary<string, string?> environment)
+        {
+            var watch = new WatchRun();
+            var context = new Tosc.Cli.CliContext { Out = watch._outputLock, Error = watch._errorLock, Environment = name => environment.GetValueOrDefault(name) };
+            watch._run = Task.Run(() => Tosc.Cli.Cli.RunAsync(["watch", uri, "--json"], context, watch._stop.Token));
+            await Eventually.TrueAsync(() => Text(watch._error, watch._errorLock).Contains("watching", StringComparison.Ordinal) || watch._run.IsCompleted, "the watch to start");
+            return watch;
+        }
+
+        public Task WaitForAsync(string text, string what) =>
+            Eventually.TrueAsync(() => Output.Contains(text, StringComparison.Ordinal) || _run.IsCompleted, what);
+
+        public async Task<int> StopAsync()
+        {
+            await _stop.CancelAsync();
+            var code = await _run.WaitAsync(TimeSpan.FromSeconds(30));
+            _stop.Dispose();
+            return code;
+        }
+
+        /// <summary>What a writer holds so far, read under the lock its synchronized wrapper writes under (the wrapper itself).</summary>
+        private static string Text(StringWriter writer, TextWriter synchronized)
+        {
+            lock (synchronized)
+                return writer.ToString();
+        }
     }
 
     [Fact]

@@ -13,7 +13,7 @@ internal static class Output
     public static string Json(Action<Utf8JsonWriter> body, bool indented = true)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = indented, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = GraphJson.JsonDepth }))
         {
             writer.WriteStartObject();
             body(writer);
@@ -27,9 +27,13 @@ internal static class Output
     {
         writer.WritePropertyName(name);
         if (value is null)
+        {
             writer.WriteNullValue();
-        else
-            writer.WriteRawValue(GraphJson.Write(value, indented: false, allIds));
+            return;
+        }
+        // Through a document rather than as raw text, so the value takes the writer's indentation.
+        using var document = JsonDocument.Parse(GraphJson.Write(value, indented: false, allIds), new JsonDocumentOptions { MaxDepth = GraphJson.JsonDepth });
+        document.RootElement.WriteTo(writer);
     }
 
     public static string Commit(Guid id) => id == Guid.Empty ? "-" : id.ToString("N")[..12];

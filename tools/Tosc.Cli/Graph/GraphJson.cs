@@ -20,9 +20,9 @@ namespace Tosc.Cli.Graph;
 internal static class GraphJson
 {
     // A stored level takes up to two JSON levels (a tag object around an array).
-    private static readonly int s_jsonDepth = 2 * GraphDecoder.MaxDepth + 8;
-    private static readonly JsonWriterOptions s_indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = s_jsonDepth };
-    private static readonly JsonWriterOptions s_compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = s_jsonDepth };
+    public static readonly int JsonDepth = 2 * GraphDecoder.MaxDepth + 8;
+    private static readonly JsonWriterOptions s_indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = JsonDepth };
+    private static readonly JsonWriterOptions s_compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, MaxDepth = JsonDepth };
 
     private static readonly (sbyte Type, string Name, int Length)[] s_extensions =
     [
@@ -55,7 +55,7 @@ internal static class GraphJson
     /// <summary>Reads the JSON form back into values; nodes without <c>$id</c> get new random ids.</summary>
     public static GValue Read(string json) => DeepValues.Run(GraphDecoder.MaxDepth, () =>
     {
-        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = s_jsonDepth });
+        using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = JsonDepth });
         return new JsonIn().Read(document.RootElement);
     });
 
