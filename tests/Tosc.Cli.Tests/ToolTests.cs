@@ -84,6 +84,26 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
     }
 
     [Fact]
+    public void ACompressedSnapshot_IsShownVerifiedAndChanged()
+    {
+        var options = new ManagerOptions { WatchForChanges = false, Compression = ToscCompression.Lz4, CompactAfterRecords = 1 };
+        var path = FilledFile(nameof(ACompressedSnapshot_IsShownVerifiedAndChanged), options);
+        using (var backend = new FileBackend(path))
+        using (var manager = new Manager(backend, options))
+        {
+            var inventory = manager.Read<Inventory>();
+            inventory.Log.Add(new string('x', 5000));
+            inventory.Log.Add("compacted");
+        }
+        Assert.Equal(1, File.ReadAllBytes(path)[53] & 0x01); // the snapshot's header flags: LZ4 (file header 48 bytes, then "TOSC", version, flags)
+        var uri = "file:" + path;
+        CliRun.Run("verify", uri).Ok();
+        Assert.Equal("\"compacted\"", CliRun.Run("show", uri, "--path", "Log[2]").Ok().Out.Trim());
+        CliRun.Run("set", uri, "Log[1]", "\"short\"").Ok();
+        Assert.Equal("short", Stores.Read(new FileBackend(path), options).Log[1]);
+    }
+
+    [Fact]
     public void Verify_OfAFileWithAFlippedByte_ExitsWith5()
     {
         var path = FilledFile(nameof(Verify_OfAFileWithAFlippedByte_ExitsWith5));
