@@ -190,6 +190,20 @@ public abstract class CliStoreTests
         Assert.Equal(0, await watch.StopAsync());
     }
 
+    [Fact]
+    public async Task Watch_AfterAVersion_FirstPrintsTheCommitsAfterIt()
+    {
+        var uri = Filled();
+        var records = Tool("history", uri, "--json").Ok().Json.GetProperty("records");
+        var resume = records[records.GetArrayLength() - 3].GetProperty("version").GetInt64();
+        var watch = await WatchRun.StartAsync(uri, Environment, "--after", resume.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await watch.WaitForAsync("\"Visits\"", "the watch to print the backlog");
+        Assert.Equal(0, await watch.StopAsync());
+        var paths = watch.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("changes")[0].GetProperty("path").GetString());
+        Assert.Equal(["Log[0]", "Visits"], paths);
+    }
+
     /// <summary>A <c>tosc watch --json</c> running in-process until <see cref="StopAsync"/> cancels it as Ctrl+C does.</summary>
     private sealed class WatchRun
     {
@@ -208,11 +222,11 @@ public abstract class CliStoreTests
 
         public string Output => Text(_output, _outputLock);
 
-        public static async Task<WatchRun> StartAsync(string uri, IReadOnlyDictionary<string, string?> environment)
+        public static async Task<WatchRun> StartAsync(string uri, IReadOnlyDictionary<string, string?> environment, params string[] options)
         {
             var watch = new WatchRun();
             var context = new Tosc.Cli.CliContext { Out = watch._outputLock, Error = watch._errorLock, Environment = name => environment.GetValueOrDefault(name) };
-            watch._run = Task.Run(() => Tosc.Cli.Cli.RunAsync(["watch", uri, "--json"], context, watch._stop.Token));
+            watch._run = Task.Run(() => Tosc.Cli.Cli.RunAsync(["watch", uri, "--json", .. options], context, watch._stop.Token));
             await Eventually.TrueAsync(() => Text(watch._error, watch._errorLock).Contains("watching", StringComparison.Ordinal) || watch._run.IsCompleted, "the watch to start");
             return watch;
         }

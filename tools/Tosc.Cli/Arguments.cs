@@ -17,11 +17,12 @@ internal sealed class Arguments
 
     public string? Get(string option) => _options.GetValueOrDefault(option);
 
-    public long? GetVersion(string option) =>
+    /// <summary>An option's integer value (a version, a count); null when the option is not given.</summary>
+    public long? GetNumber(string option) =>
         Get(option) is { } text
-            ? long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var version)
-                ? version
-                : throw new UsageException($"{option} takes a version number, not '{text}'.")
+            ? long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number)
+                ? number
+                : throw new UsageException($"{option} takes a number, not '{text}'.")
             : null;
 
     public static Arguments Parse(ReadOnlySpan<string> args, Commands.Command command)

@@ -23,7 +23,7 @@ internal sealed class HistoryCommand : Command
 
     public override async Task<int> RunAsync(Arguments args, CliContext context, CancellationToken cancellationToken)
     {
-        var last = args.GetVersion("--last");
+        var last = args.GetNumber("--last");
         using var backend = Open(args, context);
         var content = await ReadAsync(backend, args, context, cancellationToken).ConfigureAwait(false);
         var records = last is { } n ? content.History.TakeLast((int)Math.Clamp(n, 0, int.MaxValue)).ToList() : content.History;

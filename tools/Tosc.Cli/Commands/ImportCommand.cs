@@ -39,7 +39,7 @@ internal sealed class ImportCommand : Command
         }
         var root = SetCommand.ParseValue(json);
         var key = Key(args, context);
-        var expected = args.GetVersion("--expect-version");
+        var expected = args.GetNumber("--expect-version");
         using var backend = Open(args, context);
         var content = await StoreContent.ReadAsync(backend, key, cancellationToken).ConfigureAwait(false);
         if (expected is { } wanted && wanted != content?.Version)

@@ -36,7 +36,7 @@ internal sealed class SetCommand : Command
         var steps = ShowCommand.ParsePath(path == "$" ? "" : path);
         var force = args.Has("--force");
         var key = Key(args, context);
-        var expected = args.GetVersion("--expect-version");
+        var expected = args.GetNumber("--expect-version");
         using var backend = Open(args, context);
         var content = await ReadAsync(backend, args, context, cancellationToken).ConfigureAwait(false);
         if (expected is { } wanted && wanted != content.Version)

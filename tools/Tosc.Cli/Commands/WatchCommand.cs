@@ -16,16 +16,17 @@ internal sealed class WatchCommand : Command
 
     public override string Name => "watch";
 
-    public override string Usage => "watch URI [--path PREFIX]";
+    public override string Usage => "watch URI [--path PREFIX] [--after V]";
 
     public override string Summary => "Stream changes as they land (Ctrl+C ends it)";
 
     public override int Required => 1;
 
-    protected override IEnumerable<(string Name, bool TakesValue)> OwnOptions => [("--path", true)];
+    protected override IEnumerable<(string Name, bool TakesValue)> OwnOptions => [("--path", true), ("--after", true)];
 
     protected override string Details =>
-        "  --path PREFIX   only changes at or under PREFIX (e.g. Stock)" + Environment.NewLine + Environment.NewLine +
+        "  --path PREFIX   only changes at or under PREFIX (e.g. Stock)" + Environment.NewLine +
+        "  --after V       first print the commits after version V still in the log (resume where a consumer stopped)" + Environment.NewLine + Environment.NewLine +
         "One line per commit: version, commit id, the changes. When the log was compacted past the version shown last" + Environment.NewLine +
         "(or the whole state was replaced) it prints a reset line and goes on from the new state. With --json, one JSON" + Environment.NewLine +
         "object per line: {\"version\", \"commit\", \"changes\": [...]}, or {\"version\", \"reset\": true, \"value\": ...}.";
@@ -35,11 +36,34 @@ internal sealed class WatchCommand : Command
         var key = Key(args, context);
         var prefix = args.Get("--path") ?? "";
         using var backend = Open(args, context);
-        var content = await StoreContent.ReadAsync(backend, key, cancellationToken).ConfigureAwait(false);
-        long? version = content?.Version;
+        var after = args.GetNumber("--after");
+        var stored = await StoreContent.ReadStoredAsync(backend, cancellationToken).ConfigureAwait(false);
+        StoreContent? content = null;
+        List<LogRecord> backlog = [];
+        var reset = false;
+        if (stored is not null)
+        {
+            content = StoreContent.FromSnapshot(stored, StoreContent.DecodeSnapshot(stored, key));
+            if (after is { } resume && resume >= content.SnapshotVersion)
+            {
+                // Resuming: the records up to the version given are applied silently, the ones after it printed below.
+                content.Apply(stored.Log.Where(r => r.Version <= resume).ToList(), key);
+                backlog = stored.Log.Where(r => r.Version > resume).ToList();
+            }
+            else
+            {
+                content.Apply(stored.Log, key);
+                reset = after is not null; // the log no longer reaches back to the version given: show the state
+            }
+        }
         await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"watching {args.Positional[0]} from version {(version is null ? "(empty)" : version)}; Ctrl+C ends")).ConfigureAwait(false);
+            $"watching {args.Positional[0]} from version {(after ?? content?.Version)?.ToString(CultureInfo.InvariantCulture) ?? "(empty)"}; Ctrl+C ends")).ConfigureAwait(false);
         await context.Error.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (reset)
+            await PrintResetAsync(context, args.Json, content).ConfigureAwait(false);
+        foreach (var entry in content?.Apply(backlog, key) ?? [])
+            await PrintAsync(context, args.Json, entry, prefix).ConfigureAwait(false);
+        var version = content?.Version;
         while (!cancellationToken.IsCancellationRequested)
         {
             var now = await backend.WaitForChangeAsync(version, s_wait, cancellationToken).ConfigureAwait(false);
