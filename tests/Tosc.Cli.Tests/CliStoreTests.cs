@@ -205,7 +205,7 @@ public abstract class CliStoreTests
     }
 
     /// <summary>A <c>tosc watch --json</c> running in-process until <see cref="StopAsync"/> cancels it as Ctrl+C does.</summary>
-    private sealed class WatchRun
+    internal sealed class WatchRun
     {
         private readonly StringWriter _output = new();
         private readonly StringWriter _error = new();

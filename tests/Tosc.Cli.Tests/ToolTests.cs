@@ -184,6 +184,21 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
     }
 
     [Fact]
+    public async Task Watch_WhenTheServerRestarts_PausesAndGoesOn()
+    {
+        using var server = RedisServer.Start(durable: true);
+        using (var backend = new RedisBackend(server.Configuration, "restarting"))
+            Stores.Fill(backend);
+        var watch = await CliStoreTests.WatchRun.StartAsync($"redis://127.0.0.1:{server.Port}/restarting", new Dictionary<string, string?>());
+        server.Restart();
+        using (var backend = new RedisBackend(server.Configuration, "restarting"))
+        using (var manager = new Manager(backend, new ManagerOptions { WatchForChanges = false }))
+            manager.Read<Inventory>().Stock["after-restart"] = 1;
+        await watch.WaitForAsync("after-restart", "the watch to print the commit made after the restart");
+        Assert.Equal(0, await watch.StopAsync());
+    }
+
+    [Fact]
     public void TheWatchProcess_PrintsACommitAndEndsCleanlyOnCtrlC()
     {
         var path = FilledFile(nameof(TheWatchProcess_PrintsACommitAndEndsCleanlyOnCtrlC));

@@ -13,6 +13,7 @@ namespace Tosc.Cli.Commands;
 internal sealed class WatchCommand : Command
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_retry = TimeSpan.FromSeconds(1);
 
     public override string Name => "watch";
 
@@ -29,7 +30,8 @@ internal sealed class WatchCommand : Command
         "  --after V       first print the commits after version V still in the log (resume where a consumer stopped)" + Environment.NewLine + Environment.NewLine +
         "One line per commit: version, commit id, the changes. When the log was compacted past the version shown last" + Environment.NewLine +
         "(or the whole state was replaced) it prints a reset line and goes on from the new state. With --json, one JSON" + Environment.NewLine +
-        "object per line: {\"version\", \"commit\", \"changes\": [...]}, or {\"version\", \"reset\": true, \"value\": ...}.";
+        "object per line: {\"version\", \"commit\", \"changes\": [...]}, or {\"version\", \"reset\": true, \"value\": ...}." + Environment.NewLine +
+        "A store briefly out of reach (a server restart) pauses the stream, with a note on stderr, instead of ending it.";
 
     public override async Task<int> RunAsync(Arguments args, CliContext context, CancellationToken cancellationToken)
     {
@@ -63,28 +65,46 @@ internal sealed class WatchCommand : Command
             await PrintResetAsync(context, args.Json, content).ConfigureAwait(false);
         foreach (var entry in content?.Apply(backlog, key) ?? [])
             await PrintAsync(context, args.Json, entry, prefix).ConfigureAwait(false);
+        content?.History.Clear(); // a watch keeps no history: memory stays flat however long it runs
         var version = content?.Version;
         while (!cancellationToken.IsCancellationRequested)
         {
-            var now = await backend.WaitForChangeAsync(version, s_wait, cancellationToken).ConfigureAwait(false);
-            if (now == version)
-                continue;
-            if (content is not null && now is not null && backend is ToscBackend { SupportsLog: true } logged)
+            try
             {
-                var slice = await logged.ReadLogAsync(content.Version, cancellationToken).ConfigureAwait(false);
-                if (slice.Snapshot is null)
-                {
-                    foreach (var entry in content.Apply(slice.Records, key))
-                        await PrintAsync(context, args.Json, entry, prefix).ConfigureAwait(false);
-                    version = content.Version;
-                    continue;
-                }
+                (content, version) = await NextAsync(backend, content, version, key, args.Json, prefix, context, cancellationToken).ConfigureAwait(false);
             }
-            content = await StoreContent.ReadAsync(backend, key, cancellationToken).ConfigureAwait(false);
-            version = content?.Version;
-            await PrintResetAsync(context, args.Json, content).ConfigureAwait(false);
+            catch (BackendException e) when (e.IsTransient)
+            {
+                // Like WatchAsync: a store briefly out of reach (a restart) pauses the stream instead of ending it.
+                await context.Error.WriteLineAsync($"tosc: the store is out of reach, trying again: {e.Message}").ConfigureAwait(false);
+                await Task.Delay(s_retry, cancellationToken).ConfigureAwait(false);
+            }
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Waits for the next change and prints it: the new records, or a reset when the log does not reach back.</summary>
+    private static async Task<(StoreContent? Content, long? Version)> NextAsync(IBackend backend, StoreContent? content, long? version, byte[]? key,
+        bool json, string prefix, CliContext context, CancellationToken cancellationToken)
+    {
+        var now = await backend.WaitForChangeAsync(version, s_wait, cancellationToken).ConfigureAwait(false);
+        if (now == version)
+            return (content, version);
+        if (content is not null && now is not null && backend is ToscBackend { SupportsLog: true } logged)
+        {
+            var slice = await logged.ReadLogAsync(content.Version, cancellationToken).ConfigureAwait(false);
+            if (slice.Snapshot is null)
+            {
+                foreach (var entry in content.Apply(slice.Records, key))
+                    await PrintAsync(context, json, entry, prefix).ConfigureAwait(false);
+                content.History.Clear();
+                return (content, content.Version);
+            }
+        }
+        content = await StoreContent.ReadAsync(backend, key, cancellationToken).ConfigureAwait(false);
+        content?.History.Clear();
+        await PrintResetAsync(context, json, content).ConfigureAwait(false);
+        return (content, content?.Version);
     }
 
     private static async Task PrintAsync(CliContext context, bool json, HistoryEntry entry, string prefix)
