@@ -49,9 +49,9 @@ internal static class CliRun
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Tosc.Cli.dll"));
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
+        start.Environment.Remove(Tosc.Cli.Cli.KeyVariable); // the tests' own, not the machine's
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
             start.Environment[name] = value;
-        start.Environment.Remove(Tosc.Cli.Cli.KeyVariable);
         using var process = System.Diagnostics.Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

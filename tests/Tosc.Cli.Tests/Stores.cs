@@ -25,6 +25,13 @@ internal static class Stores
         inventory.Visits.Increment(2);
     }
 
+    /// <summary>A snapshot of the file store at <paramref name="path"/>, read with the application's classes.</summary>
+    public static Inventory ReadFile(string path, ManagerOptions? options = null)
+    {
+        using var backend = new FileBackend(path);
+        return Read(backend, options);
+    }
+
     public static Inventory Read(IBackend backend, ManagerOptions? options = null)
     {
         using var manager = new Manager(backend, options ?? new ManagerOptions { WatchForChanges = false });

@@ -72,7 +72,7 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
         Assert.Contains(mode, CliRun.Run("verify", uri, "--key", Convert.ToBase64String(s_key)).Ok().Out, StringComparison.Ordinal);
         var env = new Dictionary<string, string?> { [Tosc.Cli.Cli.KeyVariable] = Convert.ToBase64String(s_key) };
         CliRun.RunWith(env, "set", uri, "Stock[\"apples\"]", "8").Ok();
-        Assert.Equal(8, Stores.Read(new FileBackend(path), Protected()).Stock["apples"]);
+        Assert.Equal(8, Stores.ReadFile(path, Protected()).Stock["apples"]);
         Assert.Contains(mode, CliRun.RunWith(env, "verify", uri).Ok().Out, StringComparison.Ordinal);
 
         var wrong = CliRun.Run("verify", uri, "--key", Convert.ToBase64String(StateProtection.GenerateKey()));
@@ -100,7 +100,7 @@ public sealed class ToolTests(TempFolder folder, RedisServerFixture redis) : ICl
         CliRun.Run("verify", uri).Ok();
         Assert.Equal("\"compacted\"", CliRun.Run("show", uri, "--path", "Log[2]").Ok().Out.Trim());
         CliRun.Run("set", uri, "Log[1]", "\"short\"").Ok();
-        Assert.Equal("short", Stores.Read(new FileBackend(path), options).Log[1]);
+        Assert.Equal("short", Stores.ReadFile(path, options).Log[1]);
     }
 
     [Fact]
