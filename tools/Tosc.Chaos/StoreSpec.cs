@@ -1,3 +1,5 @@
+using Tosc.Testing;
+
 namespace Tosc.Chaos;
 
 /// <summary>Which store the run uses, in a form a worker process receives on its command line.</summary>
@@ -9,7 +11,7 @@ internal sealed record StoreSpec(string Backend, string Location)
         switch (Backend)
         {
             case "inproc":
-                return new SharedInproc(shared ?? throw new InvalidOperationException("The in-process store exists only inside the runner."));
+                return new PrimitivesOnlyBackend(shared ?? throw new InvalidOperationException("The in-process store exists only inside the runner."));
             case "file":
                 return new FileBackend(Location, options: new FileBackendOptions { PollInterval = TimeSpan.FromMilliseconds(500) });
             case "redis":
@@ -36,30 +38,5 @@ internal sealed record StoreSpec(string Backend, string Location)
     {
         var bar = text.IndexOf('|', StringComparison.Ordinal);
         return (text[..bar], text[(bar + 1)..]);
-    }
-
-    /// <summary>A client of the runner's one in-process store: disposing it leaves the store open for the others.</summary>
-    private sealed class SharedInproc(InprocBackend store) : IBackend
-    {
-        public StoredState? Read(CancellationToken cancellationToken = default) => store.Read(cancellationToken);
-
-        public ValueTask<StoredState?> ReadAsync(CancellationToken cancellationToken = default) => store.ReadAsync(cancellationToken);
-
-        public long Write(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => store.Write(data, commitId, cancellationToken);
-
-        public ValueTask<long> WriteAsync(ReadOnlyMemory<byte> data, Guid commitId, CancellationToken cancellationToken = default) => store.WriteAsync(data, commitId, cancellationToken);
-
-        public long? TryWrite(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-            store.TryWrite(data, expectedVersion, commitId, cancellationToken);
-
-        public ValueTask<long?> TryWriteAsync(ReadOnlyMemory<byte> data, long? expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-            store.TryWriteAsync(data, expectedVersion, commitId, cancellationToken);
-
-        public ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default) =>
-            store.WaitForChangeAsync(knownVersion, timeout, cancellationToken);
-
-        public void Dispose()
-        {
-        }
     }
 }

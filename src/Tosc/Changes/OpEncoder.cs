@@ -85,7 +85,8 @@ internal sealed class OpEncoder
         return Build(new ArrayBufferWriter<byte>(64), baseVersion, commitId, 1, op.WrittenSpan);
     }
 
-    private static ReadOnlyMemory<byte> Build(ArrayBufferWriter<byte> output, long baseVersion, Guid commitId, int count, ReadOnlySpan<byte> ops)
+    /// <summary>A record of <paramref name="count"/> encoded operations (also the tosc tool's, which encodes its operation without types).</summary>
+    internal static ReadOnlyMemory<byte> Build(ArrayBufferWriter<byte> output, long baseVersion, Guid commitId, int count, ReadOnlySpan<byte> ops)
     {
         output.ResetWrittenCount();
         WireFormat.WriteHeader(output.GetSpan(WireFormat.HeaderLength), WireFormat.FormatVersion, WireFormat.LogRecordFlag);
