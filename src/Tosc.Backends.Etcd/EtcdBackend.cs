@@ -47,6 +47,7 @@ public sealed partial class EtcdBackend : ToscBackend
     /// <param name="key">The store's key (at most <see cref="MaxKeyBytes"/> UTF-8 bytes, no NUL): the start of every etcd key it uses.</param>
     /// <param name="options">Settings; <see langword="null"/> uses the defaults.</param>
     /// <exception cref="ArgumentException">The endpoints, the key or an option is not valid.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The same shape as every backend's constructors (issue 14 names this signature); the two overloads differ in their first parameter's type, never in which arguments are left out.")]
     public EtcdBackend(string endpoints, string key, EtcdBackendOptions? options = null)
         : this(Validated(options), key, ownsClient: true, Endpoints(endpoints), null)
     {
@@ -61,6 +62,7 @@ public sealed partial class EtcdBackend : ToscBackend
     /// <param name="key">The store's key (at most <see cref="MaxKeyBytes"/> UTF-8 bytes, no NUL).</param>
     /// <param name="options">Settings; <see langword="null"/> uses the defaults.</param>
     /// <exception cref="ArgumentException">The key or an option is not valid.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026", Justification = "The same shape as every backend's constructors (issue 14 names this signature); the two overloads differ in their first parameter's type, never in which arguments are left out.")]
     public EtcdBackend(EtcdClient client, string key, EtcdBackendOptions? options = null)
         : this(Validated(options), key, ownsClient: false, null, client ?? throw new ArgumentNullException(nameof(client)))
     {
