@@ -46,6 +46,13 @@ public sealed class PostgresCliTests(PostgresServerFixture fixture) : CliStoreTe
     protected override IBackend Open(string name) => new PostgresBackend(fixture.Server.ConnectionString, name);
 }
 
+public sealed class EtcdCliTests(EtcdServerFixture fixture) : CliStoreTests, IClassFixture<EtcdServerFixture>
+{
+    protected override string Uri(string name) => $"etcd://127.0.0.1:{fixture.Server.Port}/cli/{name}";
+
+    protected override IBackend Open(string name) => new EtcdBackend(fixture.Server.Endpoint, "cli/" + name);
+}
+
 /// <summary>Azurite with one container for the class's stores.</summary>
 public sealed class AzuriteContainerFixture : IDisposable
 {

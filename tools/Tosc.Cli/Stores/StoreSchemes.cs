@@ -5,8 +5,8 @@ namespace Tosc.Cli.Stores;
 
 /// <summary>
 /// One URI scheme of a store: the prefixes it answers to, the form shown when a URI is wrong, and how it opens a backend.
-/// To add a backend (etcd: <c>etcd://host:port/key</c>), write one class like <see cref="RedisScheme"/> and add it to
-/// <see cref="StoreSchemes.BuiltIn"/>; parsing, errors and help pick it up from there.
+/// To add a backend, write one class like <see cref="RedisScheme"/> and add it to <see cref="StoreSchemes.BuiltIn"/>;
+/// parsing, errors and help pick it up from there.
 /// </summary>
 internal interface IStoreScheme
 {
@@ -31,7 +31,7 @@ internal static class StoreSchemes
         new RedisScheme(),
         new PostgresScheme(),
         new BlobScheme(),
-        // new EtcdScheme(),   // etcd://host:port/key, once Tosc.Backends.Etcd is merged
+        new EtcdScheme(),
     ];
 
     /// <summary>Opens the store a URI names; a URI no scheme accepts is a <see cref="UsageException"/> naming the forms.</summary>
@@ -220,5 +220,37 @@ internal sealed class BlobScheme : IStoreScheme
         if (string.IsNullOrWhiteSpace(connection))
             throw new FormatException($"set {StoreSchemes.BlobConnectionVariable} to the storage account's connection string.");
         return new BlobBackend(connection, container, blob);
+    }
+}
+
+/// <summary>
+/// <c>etcd://host:port[,host:port...]/key</c> (<c>etcds://</c> for TLS): an EtcdBackend on every member named, the way
+/// <c>etcdctl --endpoints</c> takes them. A user and password need a client built in code (docs/etcd-backend.md).
+/// </summary>
+internal sealed class EtcdScheme : IStoreScheme
+{
+    public IReadOnlyList<string> Schemes { get; } = ["etcd", "etcds"];
+
+    public string Form => "etcd://host:port[,host:port...]/key   (etcds:// for TLS; every member's client URL, as etcdctl --endpoints takes them)";
+
+    public IBackend Open(string uri, Func<string, string?> environment)
+    {
+        // System.Uri takes one host only: the member list is split by hand.
+        var separator = uri.IndexOf("://", StringComparison.Ordinal);
+        if (separator < 0)
+            throw new FormatException("expected etcd://host:port/key.");
+        var http = uri[..separator].Equals("etcds", StringComparison.OrdinalIgnoreCase) ? "https" : "http";
+        var rest = uri[(separator + 3)..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var members = slash < 0 ? rest : rest[..slash];
+        var key = slash < 0 ? "" : Uri.UnescapeDataString(rest[(slash + 1)..]);
+        if (members.Contains('@', StringComparison.Ordinal))
+            throw new FormatException("a user and password cannot go in an etcd URI; the tool connects without them.");
+        if (key.Length == 0)
+            throw new FormatException("the URI names no key after the members.");
+        var endpoints = members.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (endpoints.Length == 0)
+            throw new FormatException("the URI names no member.");
+        return new EtcdBackend(string.Join(',', endpoints.Select(endpoint => $"{http}://{endpoint}")), key);
     }
 }
