@@ -19,31 +19,29 @@ internal interface IServer : IDisposable
 }
 
 /// <summary>
-/// redis-server (the test kit's launcher) with an append-only file synced on every write, so an acknowledged commit
-/// survives a SIGKILL of the server: the fault is the crash and the dropped connections, not lost data.
+/// A test-kit server whose fault is a crash: a restart SIGKILLs it and starts it again on the same port and data after
+/// the downtime. redis-server runs with an append-only file synced on every write; PostgreSQL acknowledges a commit
+/// once its WAL is written and runs crash recovery at the next start (its <c>fsync=off</c> loses data only when the OS
+/// crashes, not the server). So an acknowledged commit survives: the fault is the crash and the dropped connections.
 /// </summary>
-internal sealed class RedisChaosServer(string directory) : IServer
+internal sealed class CrashingServer(Testing.IRestartableServer server, string description, Func<bool> isRunning) : IServer
 {
-    private readonly Testing.RedisServer _server = Testing.RedisServer.Start(durable: true, directory: directory);
-
-    public string Configuration => _server.Configuration;
-
-    public string Description => _server.Description;
+    public string Description => description;
 
     public void Restart(TimeSpan downtime)
     {
-        _server.Crash();
+        server.Crash();
         Thread.Sleep(downtime); // the outage itself
-        _server.StartAgain();
+        server.StartAgain();
     }
 
     public void EnsureRunning()
     {
-        if (!_server.IsRunning)
-            _server.StartAgain();
+        if (!isRunning())
+            server.StartAgain();
     }
 
-    public void Dispose() => _server.Dispose();
+    public void Dispose() => server.Dispose();
 }
 
 /// <summary>

@@ -24,13 +24,18 @@ internal sealed record StoreSpec(string Backend, string Location)
                 var (endpoints, key) = Split2(Location);
                 return new EtcdBackend(endpoints, key, new EtcdBackendOptions { PollInterval = TimeSpan.FromSeconds(1), OperationTimeout = TimeSpan.FromSeconds(3) });
             }
+            case "postgres":
+            {
+                var (connectionString, key) = Split2(Location);
+                return new PostgresBackend(connectionString, key, new PostgresBackendOptions { PollInterval = TimeSpan.FromSeconds(1), CommandTimeout = TimeSpan.FromSeconds(3) });
+            }
             case "blob":
             {
                 var parts = Location.Split('|');
                 return new BlobBackend(parts[0], parts[1], parts[2], new BlobBackendOptions { CreateContainerIfMissing = true, PollInterval = TimeSpan.FromMilliseconds(500) });
             }
             default:
-                throw new ArgumentException($"Unknown backend '{Backend}'; use inproc, file, redis, blob or etcd.");
+                throw new ArgumentException($"Unknown backend '{Backend}'; use inproc, file, redis, blob, etcd or postgres.");
         }
     }
 
