@@ -121,6 +121,10 @@ internal sealed class Coordinator(RunOptions options)
                 var redis = RedisServer.Start(durable: true, directory: Path.Combine(_directory, "redis"));
                 _server = new CrashingServer(redis, redis.Description, () => redis.IsRunning);
                 return new StoreSpec("redis", $"{redis.Configuration}|chaos-{run}");
+            case "redis-cluster":
+                var cluster = new RedisChaosCluster($"tosc:chaos-{run}");
+                _server = cluster;
+                return new StoreSpec("redis-cluster", $"{cluster.Configuration}|chaos-{run}");
             case "etcd":
                 var etcd = new EtcdChaosCluster();
                 _server = etcd;

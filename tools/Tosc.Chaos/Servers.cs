@@ -75,6 +75,43 @@ internal sealed class EtcdChaosCluster : IServer
 }
 
 /// <summary>
+/// A Redis Cluster of three masters with a replica each (the test kit's launcher). A restart SIGKILLs the master holding
+/// the store's slot, waits until its replica is promoted (the outage is the failover itself, about 2-3 s, not the given
+/// downtime), then starts the killed node again, which rejoins as the new master's replica. Workers commit with
+/// <see cref="RedisBackendOptions.WaitForReplicas"/> = 1, so an acknowledged commit was on the promoted replica.
+/// </summary>
+internal sealed class RedisChaosCluster(string key) : IServer
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(1);
+
+    private readonly Testing.RedisCluster _cluster = Testing.RedisCluster.Start(nodeTimeout: TimeSpan.FromSeconds(2));
+
+    public string Configuration => _cluster.Configuration;
+
+    public string Description => $"redis cluster {_cluster.Configuration}";
+
+    public void Restart(TimeSpan downtime)
+    {
+        var slot = _cluster.SlotOf(key);
+        var master = _cluster.MasterOf(slot) ?? throw new InvalidOperationException($"No master serves slot {slot}.");
+        var replica = _cluster.ReplicasOf(master).Single();
+        master.Crash();
+        Testing.Eventually.True(() => _cluster.MasterOf(slot) == replica, $"the replica on port {replica.Port} serving slot {slot}", Deadline);
+        // Only now: a node started again before the failover would come back as an empty master of its slots.
+        master.StartAgain();
+        _cluster.WaitUntilHealthy(Deadline);
+    }
+
+    public void EnsureRunning()
+    {
+        foreach (var node in _cluster.Nodes.Where(n => !n.IsRunning))
+            node.StartAgain();
+    }
+
+    public void Dispose() => _cluster.Dispose();
+}
+
+/// <summary>
 /// The test kit's Azurite as a server the runner restarts. A restart stops it with SIGTERM (it saves its index on the
 /// way out; a SIGKILL would lose recent writes by design of the emulator, not of Tosc).
 /// </summary>
