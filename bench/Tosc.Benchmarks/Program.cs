@@ -56,7 +56,7 @@ internal static class Program
                     foreach (var name in args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
                         if (!Enum.TryParse<BackendKind>(name, ignoreCase: true, out var kind))
-                            return Fail($"Unknown backend '{name}'. Backends: inproc, file, redis, blob, etcd.");
+                            return Fail($"Unknown backend '{name}'. Backends: inproc, file, redis, blob, etcd, postgres.");
                         backends.Add(kind);
                     }
                     break;
@@ -146,13 +146,13 @@ internal static class Program
 
               --quick                  run every scenario briefly (under 2 minutes; what CI runs)
               --scenario NAME[,NAME]   run only these scenarios
-              --backends LIST          any of inproc,file,redis,blob,etcd (default: all; a backend whose
+              --backends LIST          any of inproc,file,redis,blob,etcd,postgres (default: all; a backend whose
                                        server cannot start is reported as skipped)
               --out DIR                where result files go (default: bench/results, or
                                        bench/results/quick with --quick)
               --help                   this text
 
-            redis-server, etcd and Azurite (azurite-blob) are started on free 127.0.0.1 ports and stopped at the end.
+            redis-server, etcd, PostgreSQL and Azurite (azurite-blob) are started on free 127.0.0.1 ports and stopped at the end.
 
             Scenarios:
             """);

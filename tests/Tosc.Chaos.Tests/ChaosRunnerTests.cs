@@ -7,7 +7,8 @@ namespace Tosc.Tests.Chaos;
 
 /// <summary>
 /// Runs the chaos runner's short profile against each backend (issue 7): worker processes, SIGKILLs, a killed lock
-/// holder (file), server restarts (redis-server, Azurite), lost replies; then every check on the store must pass.
+/// holder (file), server restarts (redis-server, Azurite, PostgreSQL; an etcd leader; a Redis Cluster master, failed
+/// over), lost replies; then every check on the store must pass.
 /// One class, so the runs take turns on the machine instead of competing with each other.
 /// </summary>
 public partial class ChaosRunnerTests(ITestOutputHelper output)
@@ -20,6 +21,8 @@ public partial class ChaosRunnerTests(ITestOutputHelper output)
     [InlineData("redis")]
     [InlineData("blob")]
     [InlineData("etcd")]
+    [InlineData("postgres")]
+    [InlineData("redis-cluster")]
     public void ShortProfile_PassesEveryCheck(string backend) => PassesEveryCheck(backend, "--backend", backend, "--short", "--lost-replies", "0.01");
 
     /// <summary>

@@ -118,13 +118,21 @@ internal sealed class Coordinator(RunOptions options)
             case "file":
                 return new StoreSpec("file", Path.Combine(_directory, "state.tosc"));
             case "redis":
-                var redis = new RedisChaosServer(Path.Combine(_directory, "redis"));
-                _server = redis;
+                var redis = RedisServer.Start(durable: true, directory: Path.Combine(_directory, "redis"));
+                _server = new CrashingServer(redis, redis.Description, () => redis.IsRunning);
                 return new StoreSpec("redis", $"{redis.Configuration}|chaos-{run}");
+            case "redis-cluster":
+                var cluster = new RedisChaosCluster($"tosc:chaos-{run}");
+                _server = cluster;
+                return new StoreSpec("redis-cluster", $"{cluster.Configuration}|chaos-{run}");
             case "etcd":
                 var etcd = new EtcdChaosCluster();
                 _server = etcd;
                 return new StoreSpec("etcd", $"{etcd.Endpoints}|chaos-{run}");
+            case "postgres":
+                var postgres = PostgresServer.Start();
+                _server = new CrashingServer(postgres, postgres.Description, () => postgres.IsRunning);
+                return new StoreSpec("postgres", $"{postgres.ConnectionString};Timeout=3|chaos-{run}");
             default:
                 var azurite = new RestartableAzurite(Path.Combine(_directory, "azurite"));
                 _server = azurite;

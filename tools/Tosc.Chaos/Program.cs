@@ -9,7 +9,7 @@ public static class Program
         Tosc chaos runner: worker processes run random transactions while faults are injected, then every
         acknowledged commit is checked against the store.
 
-          Tosc.Chaos --backend inproc|file|redis|blob|etcd [--short | --minutes N] [options]
+          Tosc.Chaos --backend inproc|file|redis|redis-cluster|blob|etcd|postgres [--short | --minutes N] [options]
 
           --short            the short profile: about 25 s of load (under 60 s per backend in all)
           --minutes N        a soak of N minutes of load
@@ -56,8 +56,8 @@ internal sealed record RunOptions(string Backend, TimeSpan Load, int Workers, in
     public static RunOptions From(Arguments arguments)
     {
         var backend = arguments.Required("backend");
-        if (backend is not ("inproc" or "file" or "redis" or "blob" or "etcd"))
-            throw new ArgumentException($"--backend {backend} is not known; use inproc, file, redis, blob or etcd.");
+        if (backend is not ("inproc" or "file" or "redis" or "redis-cluster" or "blob" or "etcd" or "postgres"))
+            throw new ArgumentException($"--backend {backend} is not known; use inproc, file, redis, redis-cluster, blob, etcd or postgres.");
         var isShort = arguments.Has("short");
         var minutes = arguments.Get("minutes") is { } m ? double.Parse(m, CultureInfo.InvariantCulture) : (double?)null;
         if (isShort == minutes.HasValue)

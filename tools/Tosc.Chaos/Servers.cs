@@ -19,31 +19,29 @@ internal interface IServer : IDisposable
 }
 
 /// <summary>
-/// redis-server (the test kit's launcher) with an append-only file synced on every write, so an acknowledged commit
-/// survives a SIGKILL of the server: the fault is the crash and the dropped connections, not lost data.
+/// A test-kit server whose fault is a crash: a restart SIGKILLs it and starts it again on the same port and data after
+/// the downtime. redis-server runs with an append-only file synced on every write; PostgreSQL acknowledges a commit
+/// once its WAL is written and runs crash recovery at the next start (its <c>fsync=off</c> loses data only when the OS
+/// crashes, not the server). So an acknowledged commit survives: the fault is the crash and the dropped connections.
 /// </summary>
-internal sealed class RedisChaosServer(string directory) : IServer
+internal sealed class CrashingServer(Testing.IRestartableServer server, string description, Func<bool> isRunning) : IServer
 {
-    private readonly Testing.RedisServer _server = Testing.RedisServer.Start(durable: true, directory: directory);
-
-    public string Configuration => _server.Configuration;
-
-    public string Description => _server.Description;
+    public string Description => description;
 
     public void Restart(TimeSpan downtime)
     {
-        _server.Crash();
+        server.Crash();
         Thread.Sleep(downtime); // the outage itself
-        _server.StartAgain();
+        server.StartAgain();
     }
 
     public void EnsureRunning()
     {
-        if (!_server.IsRunning)
-            _server.StartAgain();
+        if (!isRunning())
+            server.StartAgain();
     }
 
-    public void Dispose() => _server.Dispose();
+    public void Dispose() => server.Dispose();
 }
 
 /// <summary>
@@ -71,6 +69,43 @@ internal sealed class EtcdChaosCluster : IServer
     {
         foreach (var member in _cluster.Members.Where(m => !m.IsRunning))
             member.StartAgain();
+    }
+
+    public void Dispose() => _cluster.Dispose();
+}
+
+/// <summary>
+/// A Redis Cluster of three masters with a replica each (the test kit's launcher). A restart SIGKILLs the master holding
+/// the store's slot, waits until its replica is promoted (the outage is the failover itself, about 2-3 s, not the given
+/// downtime), then starts the killed node again, which rejoins as the new master's replica. Workers commit with
+/// <see cref="RedisBackendOptions.WaitForReplicas"/> = 1, so an acknowledged commit was on the promoted replica.
+/// </summary>
+internal sealed class RedisChaosCluster(string key) : IServer
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(1);
+
+    private readonly Testing.RedisCluster _cluster = Testing.RedisCluster.Start(nodeTimeout: TimeSpan.FromSeconds(2));
+
+    public string Configuration => _cluster.Configuration;
+
+    public string Description => $"redis cluster {_cluster.Configuration}";
+
+    public void Restart(TimeSpan downtime)
+    {
+        var slot = _cluster.SlotOf(key);
+        var master = _cluster.MasterOf(slot) ?? throw new InvalidOperationException($"No master serves slot {slot}.");
+        var replica = _cluster.ReplicasOf(master).Single();
+        master.Crash();
+        Testing.Eventually.True(() => _cluster.MasterOf(slot) == replica, $"the replica on port {replica.Port} serving slot {slot}", Deadline);
+        // Only now: a node started again before the failover would come back as an empty master of its slots.
+        master.StartAgain();
+        _cluster.WaitUntilHealthy(Deadline);
+    }
+
+    public void EnsureRunning()
+    {
+        foreach (var node in _cluster.Nodes.Where(n => !n.IsRunning))
+            node.StartAgain();
     }
 
     public void Dispose() => _cluster.Dispose();

@@ -11,10 +11,11 @@ internal enum BackendKind
     Redis,
     Blob,
     Etcd,
+    Postgres,
 }
 
 /// <summary>
-/// One store (a file, a Redis key, a blob, an etcd key, an in-process cell) that scenarios open backends on. Each
+/// One store (a file, a Redis key, a blob, an etcd key, a PostgreSQL row, an in-process cell) that scenarios open backends on. Each
 /// <see cref="Open"/> is a new backend instance, as another application would have (the in-process store
 /// has one instance by nature). Disposing the store disposes every backend opened on it.
 /// </summary>
@@ -60,6 +61,7 @@ internal sealed class Store : IDisposable
         BackendKind.Redis => FromSpec($"redis|{environment.Redis!.Configuration}|{name}"),
         BackendKind.Blob => FromSpec($"blob|{environment.Azurite!.ConnectionString}|{BenchEnvironment.Container}|{name}"),
         BackendKind.Etcd => FromSpec($"etcd|{environment.Etcd!.Endpoint}|{name}"),
+        BackendKind.Postgres => FromSpec($"postgres|{environment.Postgres!.ConnectionString}|{name}"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -80,6 +82,7 @@ internal sealed class Store : IDisposable
             "blob" => new Store(BackendKind.Blob, spec, () => new BlobBackend(parts[1], parts[2], parts[3],
                 new BlobBackendOptions { PollInterval = BlobPollInterval, CreateContainerIfMissing = true })),
             "etcd" => new Store(BackendKind.Etcd, spec, () => new EtcdBackend(parts[1], parts[2])),
+            "postgres" => new Store(BackendKind.Postgres, spec, () => new PostgresBackend(parts[1], parts[2])),
             _ => throw new ArgumentException($"Unknown store spec '{spec}'.", nameof(spec)),
         };
     }
@@ -121,6 +124,8 @@ internal sealed class BenchEnvironment : IDisposable
     public AzuriteServer? Azurite { get; private set; }
 
     public EtcdServer? Etcd { get; private set; }
+
+    public PostgresServer? Postgres { get; private set; }
 
     public List<BackendKind> Available { get; } = [];
 
@@ -168,6 +173,8 @@ internal sealed class BenchEnvironment : IDisposable
                 Azurite = StartAzurite(out reason);
             if (kind == BackendKind.Etcd)
                 Etcd = EtcdServer.Start(); // the test kit's launcher: one member, data in /dev/shm
+            if (kind == BackendKind.Postgres)
+                Postgres = PostgresServer.Start(); // the test kit's launcher: initdb into a temporary directory, fsync off
             if (reason is not null)
                 return reason;
             // A first write and read through the backend: a half-finished backend is skipped, not a crash later.
@@ -203,6 +210,7 @@ internal sealed class BenchEnvironment : IDisposable
         Redis?.Dispose();
         Azurite?.Dispose();
         Etcd?.Dispose();
+        Postgres?.Dispose();
         // On Ctrl+C, scenario threads may still be writing files here: try a few times.
         for (var attempt = 0; attempt < 5 && Directory.Exists(WorkDirectory); attempt++)
         {

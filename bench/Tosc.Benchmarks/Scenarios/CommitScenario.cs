@@ -59,10 +59,12 @@ internal sealed class CommitScenario : IScenario
         result.Notes.Add("tosc: `doc.Hits = n` on a live object (an implicit transaction: encode, TryWrite, publish). tosc_run: `manager.Run(() => doc.Hits++)`.");
         result.Notes.Add("raw: inproc = lock + reference swap; file = flock on a lock file + read version + write temp + fsync + rename (no directory fsync); " +
             "redis = the backend's Lua CAS script by EVALSHA; blob = Put Blob with If-Match on the last ETag (Azure SDK client, retries off); " +
-            "etcd = one Txn comparing a key's mod_revision with the last one written and putting the value (dotnet-etcd, gRPC retries off).");
+            "etcd = one Txn comparing a key's mod_revision with the last one written and putting the value (dotnet-etcd, gRPC retries off); " +
+            "postgres = one `UPDATE ... WHERE key = $1 AND version = $2` setting the value and the next version (Npgsql, a pooled connection).");
         result.Notes.Add("raw_append (file): flock on a lock file + read the version from the file's last 8 bytes + append the value and the next version + fsync: " +
             "the hand-written log append a delta commit is compared with (tosc_per_raw_append). raw_append (etcd): one Txn comparing a head key's mod_revision, " +
-            "putting a new log key and the head, as the backend's append does.");
+            "putting a new log key and the head, as the backend's append does. raw_append (postgres): the same UPDATE setting only " +
+            "the version and an INSERT of a log row, one statement (a data-modifying CTE), as the backend's append does without its counters and pg_notify.");
         return result;
     }
 }

@@ -15,7 +15,7 @@ internal sealed class ContentionScenario : IScenario
 
     public string Name => "contention";
 
-    public string Title => "Contention: 1, 2, 4, 8 writers (threads; processes for file/redis/etcd), one counter vs DCounter vs distinct keys, default options";
+    public string Title => "Contention: 1, 2, 4, 8 writers (threads; processes for file/redis/etcd/postgres), one counter vs DCounter vs distinct keys, default options";
 
     public ScenarioResult Run(Bench bench)
     {
@@ -24,7 +24,7 @@ internal sealed class ContentionScenario : IScenario
         var duration = TimeSpan.FromMilliseconds(bench.Pick(2000, 400));
         foreach (var kind in bench.Backends)
         {
-            var modes = kind is BackendKind.File or BackendKind.Redis or BackendKind.Etcd ? new[] { "threads", "processes" } : ["threads"];
+            var modes = kind is BackendKind.File or BackendKind.Redis or BackendKind.Etcd or BackendKind.Postgres ? new[] { "threads", "processes" } : ["threads"];
             foreach (var mode in modes)
             {
                 // Quick runs start worker processes for one cell per backend only: enough to check the path works.

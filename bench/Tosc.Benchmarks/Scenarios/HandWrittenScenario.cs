@@ -5,6 +5,7 @@ using System.Text.Json;
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
+using Npgsql;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
 
@@ -55,7 +56,8 @@ internal sealed class HandWrittenScenario : IScenario
         result.Notes.Add("Each op reads the state, increments one field and writes it back atomically (a conflict would retry). One writer, so no conflicts happen.");
         result.Notes.Add("Hand-written code keeps no cache: it reads and deserializes on every op. Tosc keeps the live graph and only encodes and compare-and-swaps.");
         result.Notes.Add("redis: StackExchange.Redis transaction with Condition.StringEqual (WATCH, GET, MULTI, SET, EXEC); file: lock file + read + deserialize + write temp + fsync + rename; blob: Get Blob + Put Blob with If-Match (the Azure SDK client, as the backend uses it); " +
-            "etcd: Range + a Txn comparing the key's mod_revision with the one read and putting the new JSON (dotnet-etcd).");
+            "etcd: Range + a Txn comparing the key's mod_revision with the one read and putting the new JSON (dotnet-etcd); " +
+            "postgres: SELECT the JSON (jsonb) and its version + UPDATE ... WHERE key = $1 AND version = $2 (Npgsql, pooled connections).");
         return result;
     }
 }
@@ -77,6 +79,7 @@ internal abstract class HandWritten : IDisposable
         BackendKind.Redis => new RedisJson(environment.Redis!.Configuration, $"hand:{Guid.NewGuid():N}", initial),
         BackendKind.Blob => new BlobJson(environment.BlobClient($"hand-{Guid.NewGuid():N}.json"), initial),
         BackendKind.Etcd => new EtcdJson(environment.Etcd!.Endpoint, $"hand/{Guid.NewGuid():N}", initial),
+        BackendKind.Postgres => new PostgresJson(environment.Postgres!.ConnectionString, $"hand-{Guid.NewGuid():N}", initial),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -211,5 +214,51 @@ internal abstract class HandWritten : IDisposable
         }
 
         public override void Dispose() => _client.Dispose();
+    }
+
+    private sealed class PostgresJson : HandWritten
+    {
+        private readonly NpgsqlDataSource _dataSource;
+        private readonly string _key;
+
+        public PostgresJson(string connectionString, string key, Doc initial)
+        {
+            _dataSource = NpgsqlDataSource.Create(connectionString);
+            _key = key;
+            using (var create = _dataSource.CreateCommand("CREATE TABLE IF NOT EXISTS tosc_hand (key text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL)"))
+                create.ExecuteNonQuery();
+            using var insert = _dataSource.CreateCommand("INSERT INTO tosc_hand (key, version, doc) VALUES ($1, 0, $2::jsonb)");
+            insert.Parameters.Add(new NpgsqlParameter { Value = key });
+            insert.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(initial, Graphs.Json) });
+            insert.ExecuteNonQuery();
+        }
+
+        public override string Description => "SELECT + UPDATE on version";
+
+        public override void Increment()
+        {
+            while (true)
+            {
+                long version;
+                Doc doc;
+                using (var read = _dataSource.CreateCommand("SELECT version, doc::text FROM tosc_hand WHERE key = $1"))
+                {
+                    read.Parameters.Add(new NpgsqlParameter { Value = _key });
+                    using var reader = read.ExecuteReader();
+                    reader.Read();
+                    version = reader.GetInt64(0);
+                    doc = JsonSerializer.Deserialize<Doc>(reader.GetString(1), Graphs.Json)!;
+                }
+                doc.Hits++;
+                using var write = _dataSource.CreateCommand("UPDATE tosc_hand SET version = $2 + 1, doc = $3::jsonb WHERE key = $1 AND version = $2");
+                write.Parameters.Add(new NpgsqlParameter { Value = _key });
+                write.Parameters.Add(new NpgsqlParameter { Value = version });
+                write.Parameters.Add(new NpgsqlParameter { Value = JsonSerializer.Serialize(doc, Graphs.Json) });
+                if (write.ExecuteNonQuery() == 1)
+                    return;
+            }
+        }
+
+        public override void Dispose() => _dataSource.Dispose();
     }
 }

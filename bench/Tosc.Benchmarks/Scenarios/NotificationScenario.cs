@@ -4,6 +4,7 @@ using System.Globalization;
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
+using Npgsql;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
 
@@ -43,7 +44,7 @@ internal sealed class NotificationScenario : IScenario
         bench.NoteSkipped(result);
         result.Notes.Add("Path-level rows: the other process handles Changed (so each applied record is described path by path: `Hits`, old and new value) or consumes `WatchAsync`; the delay ends when it has the PathChange. events_per_s rows: one WatchAsync consumer in this process reading a backlog of commits (one dictionary key each) as fast as it can.");
         result.Notes.Add("Delay: from the start of the committing call (`doc.Hits = i`) to the Changed event on the other manager; one commit at a time, each waited for. Cross-process times use the shared monotonic clock. commit_p50_ms: the committing call itself (included in the delay).");
-        result.Notes.Add("raw: inproc = a thread woken by a semaphore; file = write + fsync + rename seen by a FileSystemWatcher (inotify); redis = PUBLISH to a subscriber on another connection; etcd = a put seen by a watch on another client. p50_per_raw compares medians.");
+        result.Notes.Add("raw: inproc = a thread woken by a semaphore; file = write + fsync + rename seen by a FileSystemWatcher (inotify); redis = PUBLISH to a subscriber on another connection; etcd = a put seen by a watch on another client; postgres = pg_notify seen by a LISTEN on another connection. p50_per_raw compares medians.");
         result.Notes.Add($"Blob has no change notification: both Tosc and a hand-written poller see a change on their next conditional GET (every {Store.BlobPollInterval.TotalMilliseconds:0} ms here).");
         return result;
     }
@@ -67,6 +68,7 @@ internal sealed class NotificationScenario : IScenario
         BackendKind.File => "raw: rename seen by inotify",
         BackendKind.Redis => "raw: PUBLISH to subscriber",
         BackendKind.Etcd => "raw: put seen by a watch",
+        BackendKind.Postgres => "raw: pg_notify to LISTEN",
         _ => "raw",
     };
 
@@ -249,6 +251,8 @@ internal sealed class NotificationScenario : IScenario
             }
             case BackendKind.Etcd:
                 return EtcdWatchDelays(bench, samples);
+            case BackendKind.Postgres:
+                return PostgresNotifyDelays(bench, samples);
             default:
                 return [];
         }
@@ -291,6 +295,37 @@ internal sealed class NotificationScenario : IScenario
         });
         stop.Cancel();
         reading.Wait(TimeSpan.FromSeconds(5));
+        return delays;
+    }
+
+    /// <summary>A <c>pg_notify</c> on one connection until a LISTEN on another connection receives it.</summary>
+    private static List<double> PostgresNotifyDelays(Bench bench, int samples)
+    {
+        using var dataSource = NpgsqlDataSource.Create(bench.Environment.Postgres!.ConnectionString);
+        using var listener = dataSource.OpenConnection();
+        var channel = $"raw_{Guid.NewGuid():N}";
+        var seen = new BlockingCollection<long>();
+        listener.Notification += (_, _) => seen.Add(Stopwatch.GetTimestamp());
+        using (var listen = new NpgsqlCommand($"LISTEN {channel}", listener))
+            listen.ExecuteNonQuery();
+        var stop = false;
+        var reading = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+                listener.Wait(TimeSpan.FromMilliseconds(100));
+        }) { IsBackground = true };
+        reading.Start();
+        var delays = Sample(samples, i =>
+        {
+            using var notify = dataSource.CreateCommand("SELECT pg_notify($1, $2)");
+            notify.Parameters.Add(new NpgsqlParameter { Value = channel });
+            notify.Parameters.Add(new NpgsqlParameter { Value = i.ToString(CultureInfo.InvariantCulture) });
+            var start = Stopwatch.GetTimestamp();
+            notify.ExecuteNonQuery();
+            return seen.TryTake(out var at, TimeSpan.FromSeconds(10)) ? Measure.MillisBetween(start, at) : double.NaN;
+        });
+        Volatile.Write(ref stop, true);
+        reading.Join(TimeSpan.FromSeconds(5));
         return delays;
     }
 

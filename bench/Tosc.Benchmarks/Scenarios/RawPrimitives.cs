@@ -6,6 +6,7 @@ using Azure.Storage.Blobs.Models;
 using dotnet_etcd;
 using Etcdserverpb;
 using Google.Protobuf;
+using Npgsql;
 using StackExchange.Redis;
 using Tosc.Benchmarks.Harness;
 
@@ -31,17 +32,20 @@ internal abstract class RawPrimitive : IDisposable
         BackendKind.Redis => new RedisRaw(environment.Redis!.Configuration, "tosc:" + name),
         BackendKind.Blob => new BlobRaw(environment.BlobClient(name)),
         BackendKind.Etcd => new EtcdRaw(environment.Etcd!.Endpoint, name, append: false),
+        BackendKind.Postgres => new PostgresRaw(environment.Postgres!.ConnectionString, name, append: false),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
     /// <summary>
     /// The backend's native log append where it has one, else <see langword="null"/>: what a delta commit is
-    /// compared with. File: an append + fsync loop (<see cref="FileAppendRaw"/>); etcd: a Txn putting a new key and the head.
+    /// compared with. File: an append + fsync loop (<see cref="FileAppendRaw"/>); etcd: a Txn putting a new key and the head;
+    /// PostgreSQL: the version UPDATE and a log row INSERT in one statement.
     /// </summary>
     public static RawPrimitive? AppendFor(BackendKind kind, BenchEnvironment environment, string name) => kind switch
     {
         BackendKind.File => new FileAppendRaw(Path.Combine(environment.FileDirectory, name + ".raw")),
         BackendKind.Etcd => new EtcdRaw(environment.Etcd!.Endpoint, name, append: true),
+        BackendKind.Postgres => new PostgresRaw(environment.Postgres!.ConnectionString, name, append: true),
         _ => null,
     };
 
@@ -223,5 +227,53 @@ internal abstract class RawPrimitive : IDisposable
         }
 
         public override void Dispose() => _client.Dispose();
+    }
+
+    /// <summary>
+    /// One statement on a pooled Npgsql connection, as the backend runs its own: <c>UPDATE … WHERE key = $1 AND version = $2</c>
+    /// setting the value and the next version; with <c>append</c>, that UPDATE setting only the version and the INSERT of a
+    /// log row in one statement (a data-modifying CTE), the shape of the backend's delta commit without its counters and
+    /// <c>pg_notify</c>.
+    /// </summary>
+    private sealed class PostgresRaw : RawPrimitive
+    {
+        private const string Update = "UPDATE tosc_raw_state SET version = $2 + 1, data = $3 WHERE key = $1 AND version = $2";
+        private const string Append = """
+            WITH moved AS (UPDATE tosc_raw_state SET version = $2 + 1 WHERE key = $1 AND version = $2 RETURNING version)
+            INSERT INTO tosc_raw_log (key, version, record) SELECT $1, m.version, $3 FROM moved m
+            """;
+
+        private readonly NpgsqlDataSource _dataSource;
+        private readonly string _key;
+        private readonly bool _append;
+        private long _version;
+
+        public PostgresRaw(string connectionString, string key, bool append)
+        {
+            _dataSource = NpgsqlDataSource.Create(connectionString);
+            _key = key;
+            _append = append;
+            using var create = _dataSource.CreateCommand("""
+                CREATE TABLE IF NOT EXISTS tosc_raw_state (key text PRIMARY KEY, version bigint NOT NULL, data bytea NOT NULL);
+                CREATE TABLE IF NOT EXISTS tosc_raw_log (key text NOT NULL, version bigint NOT NULL, record bytea NOT NULL, PRIMARY KEY (key, version));
+                """);
+            create.ExecuteNonQuery();
+            using var insert = _dataSource.CreateCommand("INSERT INTO tosc_raw_state (key, version, data) VALUES ($1, 0, ''::bytea)");
+            insert.Parameters.Add(new NpgsqlParameter { Value = key });
+            insert.ExecuteNonQuery();
+        }
+
+        public override void Commit(byte[] data)
+        {
+            using var command = _dataSource.CreateCommand(_append ? Append : Update);
+            command.Parameters.Add(new NpgsqlParameter { Value = _key });
+            command.Parameters.Add(new NpgsqlParameter { Value = _version });
+            command.Parameters.Add(new NpgsqlParameter { Value = data });
+            if (command.ExecuteNonQuery() != 1)
+                throw new InvalidOperationException("conflict");
+            _version++;
+        }
+
+        public override void Dispose() => _dataSource.Dispose();
     }
 }
