@@ -33,7 +33,7 @@ internal static class Program
         var quick = false;
         string? outDirectory = null;
         var scenarios = s_scenarios.ToList();
-        var backends = Enum.GetValues<BackendKind>().ToList();
+        var backends = BenchEnvironment.Defaults.ToList();
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -55,8 +55,8 @@ internal static class Program
                     backends = [];
                     foreach (var name in args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
-                        if (!Enum.TryParse<BackendKind>(name, ignoreCase: true, out var kind))
-                            return Fail($"Unknown backend '{name}'. Backends: inproc, file, redis, blob, etcd, postgres.");
+                        if (!BenchEnvironment.TryParse(name, out var kind))
+                            return Fail($"Unknown backend '{name}'. Backends: inproc, file, redis, blob, etcd, postgres, redis-cluster.");
                         backends.Add(kind);
                     }
                     break;
@@ -146,13 +146,15 @@ internal static class Program
 
               --quick                  run every scenario briefly (under 2 minutes; what CI runs)
               --scenario NAME[,NAME]   run only these scenarios
-              --backends LIST          any of inproc,file,redis,blob,etcd,postgres (default: all; a backend whose
-                                       server cannot start is reported as skipped)
+              --backends LIST          any of inproc,file,redis,blob,etcd,postgres,redis-cluster (default: all but
+                                       redis-cluster; a backend whose server cannot start is reported as skipped;
+                                       redis-cluster, 3 masters and 3 replicas, runs commit, graphsize and
+                                       contention only)
               --out DIR                where result files go (default: bench/results, or
                                        bench/results/quick with --quick)
               --help                   this text
 
-            redis-server, etcd, PostgreSQL and Azurite (azurite-blob) are started on free 127.0.0.1 ports and stopped at the end.
+            redis-server (one, or six for redis-cluster), etcd, PostgreSQL and Azurite (azurite-blob) are started on free 127.0.0.1 ports and stopped at the end.
 
             Scenarios:
             """);

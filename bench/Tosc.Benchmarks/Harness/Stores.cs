@@ -12,10 +12,13 @@ internal enum BackendKind
     Blob,
     Etcd,
     Postgres,
+
+    /// <summary>The test kit's 3-master/3-replica Redis Cluster; only with <c>--backends redis-cluster</c> (issue 14).</summary>
+    RedisCluster,
 }
 
 /// <summary>
-/// One store (a file, a Redis key, a blob, an etcd key, a PostgreSQL row, an in-process cell) that scenarios open backends on. Each
+/// One store (a file, a Redis key (on one server or a cluster), a blob, an etcd key, a PostgreSQL row, an in-process cell) that scenarios open backends on. Each
 /// <see cref="Open"/> is a new backend instance, as another application would have (the in-process store
 /// has one instance by nature). Disposing the store disposes every backend opened on it.
 /// </summary>
@@ -62,6 +65,7 @@ internal sealed class Store : IDisposable
         BackendKind.Blob => FromSpec($"blob|{environment.Azurite!.ConnectionString}|{BenchEnvironment.Container}|{name}"),
         BackendKind.Etcd => FromSpec($"etcd|{environment.Etcd!.Endpoint}|{name}"),
         BackendKind.Postgres => FromSpec($"postgres|{environment.Postgres!.ConnectionString}|{name}"),
+        BackendKind.RedisCluster => FromSpec($"redis-cluster|{environment.RedisCluster!.Configuration}|{BenchEnvironment.ClusterKey(name)}"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -83,6 +87,7 @@ internal sealed class Store : IDisposable
                 new BlobBackendOptions { PollInterval = BlobPollInterval, CreateContainerIfMissing = true })),
             "etcd" => new Store(BackendKind.Etcd, spec, () => new EtcdBackend(parts[1], parts[2])),
             "postgres" => new Store(BackendKind.Postgres, spec, () => new PostgresBackend(parts[1], parts[2])),
+            "redis-cluster" => new Store(BackendKind.RedisCluster, spec, () => new RedisBackend(parts[1], parts[2])),
             _ => throw new ArgumentException($"Unknown store spec '{spec}'.", nameof(spec)),
         };
     }
@@ -127,6 +132,11 @@ internal sealed class BenchEnvironment : IDisposable
 
     public PostgresServer? Postgres { get; private set; }
 
+    public RedisCluster? RedisCluster { get; private set; }
+
+    /// <summary>What a run without --backends measures: every backend but Redis Cluster, which takes six servers.</summary>
+    public static IReadOnlyList<BackendKind> Defaults { get; } = [.. Enum.GetValues<BackendKind>().Where(k => k != BackendKind.RedisCluster)];
+
     public List<BackendKind> Available { get; } = [];
 
     public Dictionary<BackendKind, string> Skipped { get; } = [];
@@ -160,7 +170,17 @@ internal sealed class BenchEnvironment : IDisposable
     public Store NewStore(BackendKind kind, string purpose) =>
         Store.Create(kind, this, string.Create(CultureInfo.InvariantCulture, $"{purpose}-{Interlocked.Increment(ref _names)}"));
 
-    public static string Name(BackendKind kind) => kind.ToString().ToLowerInvariant();
+    public static string Name(BackendKind kind) => kind == BackendKind.RedisCluster ? "redis-cluster" : kind.ToString().ToLowerInvariant();
+
+    /// <summary>The backend named <paramref name="name"/> as --backends spells it (<see cref="Name"/>), case-insensitive.</summary>
+    public static bool TryParse(string name, out BackendKind kind)
+    {
+        kind = Enum.GetValues<BackendKind>().FirstOrDefault(k => string.Equals(Name(k), name, StringComparison.OrdinalIgnoreCase), (BackendKind)(-1));
+        return Enum.IsDefined(kind);
+    }
+
+    /// <summary>A cluster key with a hash tag (<c>bench:{name}</c>): the store's hash and its log stream share one slot.</summary>
+    public static string ClusterKey(string name) => "bench:{" + name + "}";
 
     private string? Prepare(BackendKind kind)
     {
@@ -175,6 +195,8 @@ internal sealed class BenchEnvironment : IDisposable
                 Etcd = EtcdServer.Start(); // the test kit's launcher: one member, data in /dev/shm
             if (kind == BackendKind.Postgres)
                 Postgres = PostgresServer.Start(); // the test kit's launcher: initdb into a temporary directory, fsync off
+            if (kind == BackendKind.RedisCluster)
+                RedisCluster = Tosc.Testing.RedisCluster.Start(); // the test kit's launcher: 3 masters, 3 replicas, waits until healthy
             if (reason is not null)
                 return reason;
             // A first write and read through the backend: a half-finished backend is skipped, not a crash later.
@@ -211,6 +233,7 @@ internal sealed class BenchEnvironment : IDisposable
         Azurite?.Dispose();
         Etcd?.Dispose();
         Postgres?.Dispose();
+        RedisCluster?.Dispose();
         // On Ctrl+C, scenario threads may still be writing files here: try a few times.
         for (var attempt = 0; attempt < 5 && Directory.Exists(WorkDirectory); attempt++)
         {

@@ -15,7 +15,7 @@ internal sealed class CommitScenario : IScenario
     public ScenarioResult Run(Bench bench)
     {
         var result = new ScenarioResult(Name, Title);
-        foreach (var kind in bench.Backends)
+        foreach (var kind in bench.BackendsWithCluster)
         {
             var env = bench.Environment;
             using var raw = RawPrimitive.For(kind, env, $"commit-raw-{Guid.NewGuid():N}");
@@ -54,13 +54,14 @@ internal sealed class CommitScenario : IScenario
                 .Add("raw_append_us", rawAppendUs)
                 .Add("tosc_per_raw_append", Measure.Ratio(times["tosc"], rawAppendUs)));
         }
-        bench.NoteSkipped(result);
+        bench.NoteSkipped(result, ranOnCluster: true);
         result.Notes.Add("Times are microseconds per commit (median of interleaved rounds); ratios are time ratios (> 1: slower than the base).");
         result.Notes.Add("tosc: `doc.Hits = n` on a live object (an implicit transaction: encode, TryWrite, publish). tosc_run: `manager.Run(() => doc.Hits++)`.");
         result.Notes.Add("raw: inproc = lock + reference swap; file = flock on a lock file + read version + write temp + fsync + rename (no directory fsync); " +
             "redis = the backend's Lua CAS script by EVALSHA; blob = Put Blob with If-Match on the last ETag (Azure SDK client, retries off); " +
             "etcd = one Txn comparing a key's mod_revision with the last one written and putting the value (dotnet-etcd, gRPC retries off); " +
-            "postgres = one `UPDATE ... WHERE key = $1 AND version = $2` setting the value and the next version (Npgsql, a pooled connection).");
+            "postgres = one `UPDATE ... WHERE key = $1 AND version = $2` setting the value and the next version (Npgsql, a pooled connection); " +
+            "redis-cluster = the redis script by EVALSHA on the master of the key's slot (a key with a hash tag, as the Tosc stores' keys and logs have).");
         result.Notes.Add("raw_append (file): flock on a lock file + read the version from the file's last 8 bytes + append the value and the next version + fsync: " +
             "the hand-written log append a delta commit is compared with (tosc_per_raw_append). raw_append (etcd): one Txn comparing a head key's mod_revision, " +
             "putting a new log key and the head, as the backend's append does. raw_append (postgres): the same UPDATE setting only " +

@@ -5,8 +5,8 @@ using Tosc.Benchmarks.Harness;
 namespace Tosc.Benchmarks.Scenarios;
 
 /// <summary>
-/// Scenario 5: 1..8 writers, each with its own manager (threads of this process; and processes for file and
-/// Redis), with default options, all incrementing one counter (a long: read, then written), all incrementing one
+/// Scenario 5: 1..8 writers, each with its own manager (threads of this process; and processes for file, Redis
+/// (one server or a cluster), etcd and PostgreSQL), with default options, all incrementing one counter (a long: read, then written), all incrementing one
 /// <see cref="DCounter"/> (increments merge), or each writing its own key of one dictionary, through <c>manager.Run</c>.
 /// </summary>
 internal sealed class ContentionScenario : IScenario
@@ -15,16 +15,16 @@ internal sealed class ContentionScenario : IScenario
 
     public string Name => "contention";
 
-    public string Title => "Contention: 1, 2, 4, 8 writers (threads; processes for file/redis/etcd/postgres), one counter vs DCounter vs distinct keys, default options";
+    public string Title => "Contention: 1, 2, 4, 8 writers (threads; processes for file/redis/etcd/postgres/redis-cluster), one counter vs DCounter vs distinct keys, default options";
 
     public ScenarioResult Run(Bench bench)
     {
         var result = new ScenarioResult(Name, Title);
         var writerCounts = bench.Pick(new[] { 1, 2, 4, 8 }, [1, 4]);
         var duration = TimeSpan.FromMilliseconds(bench.Pick(2000, 400));
-        foreach (var kind in bench.Backends)
+        foreach (var kind in bench.BackendsWithCluster)
         {
-            var modes = kind is BackendKind.File or BackendKind.Redis or BackendKind.Etcd or BackendKind.Postgres ? new[] { "threads", "processes" } : ["threads"];
+            var modes = kind is BackendKind.File or BackendKind.Redis or BackendKind.Etcd or BackendKind.Postgres or BackendKind.RedisCluster ? new[] { "threads", "processes" } : ["threads"];
             foreach (var mode in modes)
             {
                 // Quick runs start worker processes for one cell per backend only: enough to check the path works.
@@ -58,7 +58,7 @@ internal sealed class ContentionScenario : IScenario
                 }
             }
         }
-        bench.NoteSkipped(result);
+        bench.NoteSkipped(result, ranOnCluster: true);
         result.Notes.Add("Each writer loops `manager.Run(body)` with default options (10 retries) for the whole period. one counter: `doc.Counters[\"n\"]++` (reads then writes one long); DCounter: `doc.Merged.Increment()` (reads nothing); distinct keys: writer i does `doc.Counters[\"w{i}\"] = ++mine` (writes a key no one else writes, reads nothing shared).");
         result.Notes.Add("A commit that loses the compare-and-swap is checked against the records that won: nothing it read changed, it is replayed on top (a rebase, the body is not rerun); else the body reruns. A Run that conflicted twice, or a commit rebased three times, appends a lease record and commits next (leases_per_commit).");
         result.Notes.Add("vs_1_writer: successful commits/s relative to one writer of the same variant (throughput ratio). reruns_per_commit: bodies run again after a conflict. gave_up: Run calls that ran out of retries.");

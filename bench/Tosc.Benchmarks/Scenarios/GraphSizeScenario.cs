@@ -21,7 +21,7 @@ internal sealed class GraphSizeScenario : IScenario
         var sizes = bench.Pick(new[] { 1_000, 100_000, 1_000_000, 10_000_000 }, [1_000, 100_000, 1_000_000]);
         var graphs = sizes.ToDictionary(s => s, Graphs.OfSize);
         var chart = new List<(string, bool, IReadOnlyList<(double, double)>)>();
-        foreach (var kind in bench.Backends)
+        foreach (var kind in bench.BackendsWithCluster)
         {
             bool[] modes = SupportsLog(bench, kind) ? [true, false] : [false];
             foreach (var delta in modes)
@@ -45,7 +45,7 @@ internal sealed class GraphSizeScenario : IScenario
                     chart.Add(($"{Bench.Name(kind)} TryWrite", true, raw));
             }
         }
-        bench.NoteSkipped(result);
+        bench.NoteSkipped(result, ranOnCluster: true);
         result.Notes.Add("tosc_commit_ms: `doc.Counters[\"c0\"] = i` on the live graph, median; commit delta: one log record appended (ManagerOptions.DeltaCommits, the default where the backend keeps a log), whole: the whole graph encoded + TryWrite. trywrite_ms: the backend's TryWrite of bytes of the snapshot's size, median. commit_vs_smallest_graph: this commit time over the smallest graph's, same backend and mode.");
         result.Notes.Add("visible_ms: from the start of the commit until the Changed event of a second manager on its own backend instance (read + decode + in-place apply), median.");
         result.Notes.Add($"The blob backend polls every {Store.BlobPollInterval.TotalMilliseconds:0} ms in this harness (its default is 2 s), which bounds its visible_ms from below.");

@@ -21,7 +21,11 @@ internal sealed class Bench(bool quick, BenchEnvironment environment, string res
 
     public BenchEnvironment Environment { get; } = environment;
 
-    public IReadOnlyList<BackendKind> Backends => Environment.Available;
+    /// <summary>The backends that are up, but Redis Cluster: what most scenarios run on.</summary>
+    public IReadOnlyList<BackendKind> Backends => [.. Environment.Available.Where(k => k != BackendKind.RedisCluster)];
+
+    /// <summary>The backends that are up, Redis Cluster too: what commit, graph size and contention run on (issue 14).</summary>
+    public IReadOnlyList<BackendKind> BackendsWithCluster => Environment.Available;
 
     public string ResultsDirectory { get; } = resultsDirectory;
 
@@ -30,10 +34,12 @@ internal sealed class Bench(bool quick, BenchEnvironment environment, string res
 
     public static string Name(BackendKind kind) => BenchEnvironment.Name(kind);
 
-    /// <summary>Notes which wanted backends were skipped, and why.</summary>
-    public void NoteSkipped(ScenarioResult result)
+    /// <summary>Notes which wanted backends were skipped, and why (Redis Cluster too, unless the scenario ran <see cref="BackendsWithCluster"/>).</summary>
+    public void NoteSkipped(ScenarioResult result, bool ranOnCluster = false)
     {
         foreach (var (kind, reason) in Environment.Skipped)
             result.Skip(Name(kind), reason);
+        if (!ranOnCluster && Environment.Available.Contains(BackendKind.RedisCluster))
+            result.Skip(Name(BackendKind.RedisCluster), "only commit, graphsize and contention run on the cluster");
     }
 }

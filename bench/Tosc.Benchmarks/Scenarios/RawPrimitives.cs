@@ -33,6 +33,7 @@ internal abstract class RawPrimitive : IDisposable
         BackendKind.Blob => new BlobRaw(environment.BlobClient(name)),
         BackendKind.Etcd => new EtcdRaw(environment.Etcd!.Endpoint, name, append: false),
         BackendKind.Postgres => new PostgresRaw(environment.Postgres!.ConnectionString, name, append: false),
+        BackendKind.RedisCluster => new RedisRaw(environment.RedisCluster!.Configuration, "tosc:{" + name + "}"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -133,7 +134,10 @@ internal abstract class RawPrimitive : IDisposable
         }
     }
 
-    /// <summary>The Redis backend's own compare-and-swap Lua script, called by EVALSHA on a connection of its own.</summary>
+    /// <summary>
+    /// The Redis backend's own compare-and-swap Lua script, called by EVALSHA on a connection of its own; loaded on the
+    /// server that serves the key (on a cluster, the master of its slot).
+    /// </summary>
     private sealed class RedisRaw : RawPrimitive
     {
         private readonly ConnectionMultiplexer _connection;
@@ -149,7 +153,8 @@ internal abstract class RawPrimitive : IDisposable
             _database = _connection.GetDatabase();
             _keys = [key];
             _channel = key + ":changes:0";
-            _sha = _connection.GetServer(_connection.GetEndPoints()[0]).ScriptLoad(RedisStoreScript.Text);
+            var server = _database.IdentifyEndpoint(key) ?? _connection.GetEndPoints()[0];
+            _sha = _connection.GetServer(server).ScriptLoad(RedisStoreScript.Text);
         }
 
         public override void Commit(byte[] data)
