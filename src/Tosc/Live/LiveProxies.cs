@@ -35,9 +35,6 @@ internal static class LiveProxies
     private static readonly MethodInfo s_unsubscribe = typeof(ObjectNode).GetMethod(nameof(ObjectNode.Unsubscribe))!;
     private static int s_count;
 
-    /// <summary>Whether <paramref name="value"/> is a live object's subclass instance.</summary>
-    public static bool IsProxy(object value) => value is ILiveProxy;
-
     /// <summary>The application's own type of a value: the base class of a live object, else the value's type.</summary>
     public static Type TypeOf(object value) => value is ILiveProxy ? value.GetType().BaseType! : value.GetType();
 

@@ -3,8 +3,9 @@ using System.Runtime.CompilerServices;
 namespace Tosc.Serialization;
 
 /// <summary>
-/// Boxes values for a live object's slots, sharing one box for each bool and each small int: such members are common
-/// (counts, flags, states) and a box of their own would cost 24 bytes each on every object.
+/// Boxes decoded and converted values, sharing one box for each bool and each small int: such values are common
+/// (counts, flags, states), and a value passes boxed through decoding, change records and undo before it reaches a
+/// live object's field, so sharing saves an allocation each time.
 /// </summary>
 internal static class Boxes
 {
