@@ -102,7 +102,13 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     internal Dictionary<TKey, TValue> Items => _items;
 
     /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
-    internal Dictionary<TKey, TValue> WritableItems => Readers.Writable(ref _items, ref _readers, static items => new Dictionary<TKey, TValue>(items));
+    internal Dictionary<TKey, TValue> WritableItems => Readers.Writable(ref _items, ref _readers, SharedEmpty, static items => new Dictionary<TKey, TValue>(items));
+
+    /// <summary>
+    /// The content every empty dictionary read from a store starts with (most stay empty): never changed, since every
+    /// change goes through <see cref="WritableItems"/>, which gives the dictionary content of its own first.
+    /// </summary>
+    internal static Dictionary<TKey, TValue> SharedEmpty { get; } = [];
 
     /// <inheritdoc/>
     public void Add(TKey key, TValue value)
@@ -117,7 +123,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
     {
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
-            return _items.Remove(key);
+            return WritableItems.Remove(key);
         return owner.Mutate(this, key, static (dict, key, work) =>
         {
             work.NoteRead(dict, key); // whether it was there: the result says
@@ -163,7 +169,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items.Clear();
+            WritableItems.Clear();
             return;
         }
         owner.Mutate(this, 0, static (dict, _, work) =>
@@ -326,7 +332,7 @@ public sealed class DDict<TKey, TValue> : IDictionary<TKey, TValue>, IReadOnlyDi
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items[key] = value;
+            WritableItems[key] = value;
             return;
         }
         owner.Mutate(this, (key, value), static (dict, arg, work) =>

@@ -71,7 +71,13 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
     internal List<T> Items => _items;
 
     /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
-    internal List<T> WritableItems => Readers.Writable(ref _items, ref _readers, static items => new List<T>(items));
+    internal List<T> WritableItems => Readers.Writable(ref _items, ref _readers, SharedEmpty, static items => new List<T>(items));
+
+    /// <summary>
+    /// The content every empty list read from a store starts with (most stay empty): never changed, since every change
+    /// goes through <see cref="WritableItems"/>, which gives the list content of its own first.
+    /// </summary>
+    internal static List<T> SharedEmpty { get; } = [];
 
     /// <inheritdoc cref="IList{T}.this"/>
     public T this[int index]
@@ -92,7 +98,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
             var owner = _header.OwnerForWrite(this);
             if (owner is null)
             {
-                _items[index] = value;
+                WritableItems[index] = value;
                 return;
             }
             owner.Mutate(this, (index, value), static (list, arg, work) =>
@@ -113,7 +119,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items.Add(item);
+            WritableItems.Add(item);
             return;
         }
         owner.Mutate(this, item, static (list, item, work) =>
@@ -131,7 +137,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items.AddRange(items);
+            WritableItems.AddRange(items);
             return;
         }
         owner.Mutate(this, items.ToList(), static (list, added, work) =>
@@ -149,7 +155,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items.Insert(index, item);
+            WritableItems.Insert(index, item);
             return;
         }
         owner.Mutate(this, (index, item), static (list, arg, work) =>
@@ -167,7 +173,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items.RemoveAt(index);
+            WritableItems.RemoveAt(index);
             return;
         }
         owner.Mutate(this, index, static (list, at, work) =>
@@ -195,7 +201,7 @@ public sealed class DList<T> : IList<T>, IReadOnlyList<T>, ILiveNode, IObservabl
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
         {
-            _items.Clear();
+            WritableItems.Clear();
             return;
         }
         owner.Mutate(this, 0, static (list, _, work) =>

@@ -57,14 +57,20 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
     internal HashSet<T> Items => _items;
 
     /// <summary>The content to change in place: a copy when an enumeration runs over the current one. Callers hold the gate.</summary>
-    internal HashSet<T> WritableItems => Readers.Writable(ref _items, ref _readers, static items => new HashSet<T>(items, items.Comparer));
+    internal HashSet<T> WritableItems => Readers.Writable(ref _items, ref _readers, SharedEmpty, static items => new HashSet<T>(items, items.Comparer));
+
+    /// <summary>
+    /// The content every empty set read from a store starts with (most stay empty): never changed, since every change
+    /// goes through <see cref="WritableItems"/>, which gives the set content of its own first.
+    /// </summary>
+    internal static HashSet<T> SharedEmpty { get; } = [];
 
     /// <inheritdoc cref="ISet{T}.Add"/>
     public bool Add(T item)
     {
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
-            return _items.Add(item);
+            return WritableItems.Add(item);
         return owner.Mutate(this, item, static (set, item, work) =>
         {
             if (!set._items.Contains(item))
@@ -86,7 +92,7 @@ public sealed class DSet<T> : ISet<T>, IReadOnlySet<T>, ILiveNode, IObservableNo
     {
         var owner = _header.OwnerForWrite(this);
         if (owner is null)
-            return _items.Remove(item);
+            return WritableItems.Remove(item);
         return owner.Mutate(this, item, static (set, item, work) =>
         {
             if (item is not null)

@@ -127,8 +127,9 @@ internal static class LiveProxies
             il.Emit(OpCodes.Unbox_Any, baseGetter.ReturnType);
             il.Emit(OpCodes.Ret);
         }
-        // Fully optimized at once: the tiers' instrumented code would stay in the way of the hottest path of all.
-        getter.SetImplementationFlags(MethodImplAttributes.AggressiveOptimization);
+        // Left to the JIT's tiers on purpose: marked AggressiveOptimization, a getter was compiled at once but stayed a
+        // call in the caller's loop; tiered, it is optimized after a few calls with the caller's profile and loops over
+        // live items ran 10-30% faster (benchmark reads scenario).
         type.DefineMethodOverride(getter, baseGetter);
     }
 

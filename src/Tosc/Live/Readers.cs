@@ -39,12 +39,13 @@ internal sealed class Readers
     }
 
     /// <summary>
-    /// The content to change in place: a copy (with a count of its own) when an enumeration runs over the current one.
-    /// Callers hold the gate.
+    /// The content to change in place: a copy (with a count of its own) when an enumeration runs over the current one
+    /// or when the node still holds its type's shared empty content. Callers hold the gate (or own a detached node).
     /// </summary>
-    public static TContent Writable<TContent>(ref TContent content, ref Readers? readers, Func<TContent, TContent> copy)
+    public static TContent Writable<TContent>(ref TContent content, ref Readers? readers, TContent sharedEmpty, Func<TContent, TContent> copy)
+        where TContent : class
     {
-        if (readers is { Any: true })
+        if (ReferenceEquals(content, sharedEmpty) || readers is { Any: true })
         {
             content = copy(content);
             readers = null;

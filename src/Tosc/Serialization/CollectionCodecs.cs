@@ -92,6 +92,9 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
 
     protected abstract TContent NewContent(int capacity);
 
+    /// <summary>The content a node read empty starts with, shared by every such node (see <see cref="DList{T}.SharedEmpty"/>).</summary>
+    protected abstract TContent SharedEmpty { get; }
+
     protected abstract TNode NewNode(TContent content, NodeHeader header);
 
     protected abstract TContent ContentOf(TNode node);
@@ -153,10 +156,12 @@ internal abstract class SequenceCodec<TDecl, T, TNode, TContent> : ValueCodec<TD
             return done;
         var count = NodeReading.ReadNodeHeader(ref reader, Kind, 1, out var id, out var offset) - 1;
         var context = reader.Context;
-        var items = NewContent(Math.Min(count, NodeReading.MaxInitialCapacity));
+        var node = !s_plainDeclared && (context.BuildsLive || s_declaredNode);
+        // Only a node may start with the shared empty content: it copies before its first change; a plain collection would not.
+        var items = node && count == 0 ? SharedEmpty : NewContent(Math.Min(count, NodeReading.MaxInitialCapacity));
         object result = items;
         TNode? reused = null;
-        if (!s_plainDeclared && (context.BuildsLive || s_declaredNode))
+        if (node)
         {
             reused = context.Reuse<TNode>(id);
             result = reused ?? NewNode(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
@@ -237,13 +242,15 @@ internal sealed class ListCodec<TDecl, T> : SequenceCodec<TDecl, T, DList<T>, Li
 
     protected override List<T> NewContent(int capacity) => new(capacity);
 
+    protected override List<T> SharedEmpty => DList<T>.SharedEmpty;
+
     protected override DList<T> NewNode(List<T> content, NodeHeader header) => new(content, header);
 
     protected override List<T> ContentOf(DList<T> node) => node.Items;
 
     protected override void AdoptItems(DList<T> node, Manager owner)
     {
-        var items = node.Items;
+        var items = node.WritableItems;
         for (var i = 0; i < items.Count; i++)
             items[i] = ItemCodec.ToLive(items[i], owner);
     }
@@ -319,10 +326,12 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
         NodeReading.ReadNodeHeader(ref reader, WireFormat.DictNode, 2, out var id, out var offset);
         var context = reader.Context;
         var count = reader.Msg.ReadMapHeader();
-        var items = new Dictionary<TKey, TValue>(Math.Min(count, NodeReading.MaxInitialCapacity));
+        var node = !s_plainDeclared && (context.BuildsLive || s_declaredDDict);
+        // Only a node may start with the shared empty content: it copies before its first change; a plain dictionary would not.
+        var items = node && count == 0 ? DDict<TKey, TValue>.SharedEmpty : new Dictionary<TKey, TValue>(Math.Min(count, NodeReading.MaxInitialCapacity));
         object result;
         DDict<TKey, TValue>? reused = null;
-        if (!s_plainDeclared && (context.BuildsLive || s_declaredDDict))
+        if (node)
         {
             reused = context.Reuse<DDict<TKey, TValue>>(id);
             result = reused ?? new DDict<TKey, TValue>(items, context.BuildsLive ? new NodeHeader { Id = id, Owner = context.Owner } : new NodeHeader());
@@ -383,7 +392,7 @@ internal sealed class DictCodec<TDecl, TKey, TValue> : ValueCodec<TDecl>
                 foreach (var key in dict.Items.Keys)
                     MutableKeys.Check(key, element: false);
                 header.Join(owner);
-                var existing = dict.Items;
+                var existing = dict.WritableItems;
                 foreach (var key in existing.Keys.ToList())
                     existing[key] = s_values.ToLive(existing[key], owner);
                 return value;
@@ -416,6 +425,8 @@ internal sealed class SetCodec<TDecl, T> : SequenceCodec<TDecl, T, DSet<T>, Hash
     protected override void CheckNewItem(T item) => MutableKeys.Check(item, element: true);
 
     protected override HashSet<T> NewContent(int capacity) => new(capacity);
+
+    protected override HashSet<T> SharedEmpty => DSet<T>.SharedEmpty;
 
     protected override DSet<T> NewNode(HashSet<T> content, NodeHeader header) => new(content, header);
 
