@@ -24,6 +24,7 @@ public sealed class FileBackend : ToscBackend
     private readonly string _directory;
     private readonly LockFile _lock;
     private readonly TempFiles _temps;
+    private readonly WriteTokensFile _tokens;
     private readonly Lock _gate = new();
     private IDisposable? _watch;
     private long _nextCleanup;
@@ -55,6 +56,7 @@ public sealed class FileBackend : ToscBackend
 
         _lock = new LockFile(LockPath, _options.LockTimeout);
         _temps = new TempFiles(FilePath);
+        _tokens = new WriteTokensFile(FilePath + ".tokens");
         _temps.Clean();
         _nextCleanup = Stopwatch.GetTimestamp() + CleanupPeriod;
         // Fail fast when pointed at a file that is not a store (a typo, someone's JSON config).
@@ -70,6 +72,10 @@ public sealed class FileBackend : ToscBackend
     /// <inheritdoc/>
     /// <remarks>The file keeps an operation log after the snapshot: an append is one write and one fsync under the lock.</remarks>
     public override bool SupportsLog => true;
+
+    /// <inheritdoc/>
+    /// <remarks>Checked under the store's lock; the write tokens live in a file beside the store file (its path + ".tokens").</remarks>
+    public override bool ChecksConflicts => true;
 
     /// <inheritdoc/>
     protected override ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken) =>
@@ -90,7 +96,16 @@ public sealed class FileBackend : ToscBackend
 
     /// <inheritdoc/>
     protected override ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken) =>
-        AppendAsync(async, record, expectedVersion, commitId, cancellationToken);
+        AppendAsync(async, record, expectedVersion, commitId, check: null, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Under the same lock as a plain append: the frames after the expected version are read back and their write
+    /// tokens looked up in the file beside the store (<c>.tokens</c>); the record's own tokens are added there after
+    /// its frame.
+    /// </remarks>
+    protected override ValueTask<Appended?> AppendCheckedCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, bool async, CancellationToken cancellationToken) =>
+        AppendAsync(async, record, expectedVersion, commitId, check, cancellationToken);
 
     /// <inheritdoc/>
     protected override ValueTask<bool> CompactCoreAsync(ReadOnlyMemory<byte> snapshot, long version, bool async, CancellationToken cancellationToken) =>
@@ -145,12 +160,14 @@ public sealed class FileBackend : ToscBackend
         return version;
     }
 
-    private async ValueTask<Appended?> AppendAsync(bool async, ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, CancellationToken cancellationToken)
+    private async ValueTask<Appended?> AppendAsync(bool async, ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck? check, CancellationToken cancellationToken)
     {
         ThrowIfTooLarge(record.Length, nameof(record));
-        // The version an append produces is the previous one + 1, so the frame is ready before the lock.
+        // The version an append produces is the previous one + 1, so the frame is ready before the lock (a checked
+        // append put after newer frames encodes it again there).
         var version = expectedVersion + 1;
         var frame = FileFormat.EncodeFrame(version, commitId, record.Span);
+        List<LogRecord> placedAfter = [];
         using (await _lock.AcquireAsync(async, cancellationToken).ConfigureAwait(false))
         {
             CleanUpIfDue();
@@ -176,19 +193,29 @@ public sealed class FileBackend : ToscBackend
                             throw FileFormat.Invalid(FilePath, string.Create(CultureInfo.InvariantCulture, $"its header announces {header.SnapshotLength} snapshot bytes but the file holds {file.Length - FileFormat.HeaderSize} (truncated)"));
                         var tail = file.FindTail(verifyPayload: true);
                         if (tail.Version != expectedVersion)
-                            return null;
+                        {
+                            if (check is null || Passed(file, header, tail, expectedVersion, check) is not { } passed)
+                                return null;
+                            placedAfter = passed;
+                            version = tail.Version + 1;
+                            frame = FileFormat.EncodeFrame(version, commitId, record.Span);
+                        }
                         cancellationToken.ThrowIfCancellationRequested();
                         if (tail.End < file.Length)
                             file.Truncate(tail.End); // a torn frame of a writer that crashed mid-append: never acknowledged
                         RandomAccess.Write(file.Handle, frame, tail.End);
                         if (_options.Fsync)
                             RandomAccess.FlushToDisk(file.Handle);
-                        return new Appended(version, checked((int)(version - header.Version)), tail.End + frame.Length - header.LogStart);
+                        if (check is not null)
+                            _tokens.Append(version, commitId, check.Writes.Span);
+                        return new Appended(version, checked((int)(version - header.Version)), tail.End + frame.Length - header.LogStart) { PlacedAfter = placedAfter };
                     }
                 }
                 cancellationToken.ThrowIfCancellationRequested();
                 Replace(temp);
                 temp = null;
+                if (check is not null)
+                    _tokens.Append(version, commitId, check.Writes.Span);
                 return new Appended(version, 1, frame.Length);
             }
             catch (Exception e) when (FileErrors.IsFileSystem(e))
@@ -201,6 +228,23 @@ public sealed class FileBackend : ToscBackend
                     TryDelete(temp);
             }
         }
+    }
+
+    /// <summary>
+    /// The records after <paramref name="expectedVersion"/> when the file still holds that version and none of them
+    /// wrote a token <paramref name="check"/> read (a record without tokens wrote everything); else <see langword="null"/>.
+    /// </summary>
+    private List<LogRecord>? Passed(StoreFile file, StoreHeader header, StoreFile.Tail tail, long expectedVersion, AppendCheck check)
+    {
+        if (expectedVersion < header.Version || expectedVersion > tail.Version || file.ReadBack(tail, checked((int)(tail.Version - expectedVersion))) is not { } records)
+            return null;
+        var tokens = _tokens.Read();
+        foreach (var passed in records)
+        {
+            if (check.Collides(tokens.TryGetValue((passed.Version, passed.CommitId), out var written) ? written : null))
+                return null;
+        }
+        return records;
     }
 
     private async ValueTask<bool> CompactAsync(bool async, ReadOnlyMemory<byte> snapshot, long version, CancellationToken cancellationToken)
@@ -226,6 +270,7 @@ public sealed class FileBackend : ToscBackend
                 cancellationToken.ThrowIfCancellationRequested();
                 Replace(temp);
                 temp = null;
+                _tokens.KeepAfter(version, _temps.NewName());
                 return true;
             }
             finally

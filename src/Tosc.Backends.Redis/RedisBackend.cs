@@ -115,6 +115,10 @@ public sealed class RedisBackend : ToscBackend
     /// <remarks>The records are entries of the stream at <see cref="LogKey"/>, appended by the same script that checks the version.</remarks>
     public override bool SupportsLog => true;
 
+    /// <inheritdoc/>
+    /// <remarks>The append script compares the tokens itself, in the same atomic step as the version check.</remarks>
+    public override bool ChecksConflicts => true;
+
     internal IConnectionMultiplexer Connection => _connection;
 
     /// <inheritdoc/>
@@ -174,20 +178,55 @@ public sealed class RedisBackend : ToscBackend
         try
         {
             var result = await EvaluateCommitAsync(RedisStoreScript.Append, args, "append to", async, cancellationToken).ConfigureAwait(false);
-            if (result.IsNull)
-                return null;
-            // "<version> <records> <bytes>"
-            var parts = ((string?)result)?.Split(' ');
-            if (parts is not [var version, var records, var bytes]
-                || !int.TryParse(records, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
-                || !long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var size))
-                throw Foreign($"an append reply that is not '<version> <records> <bytes>' ('{result}')");
-            return new Appended(ParseVersion(version), count, size);
+            return result.IsNull ? null : ParseAppended((string?)result, placedAfter: []);
         }
         catch (Exception e) when (Translate(e, "append to") is { } failure)
         {
             throw failure;
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The same EVALSHA as a plain append, with the tokens: the script compares them with the write tokens stored in
+    /// the stream entries after the expected version (field <c>w</c>), and replies with those entries when it put the
+    /// record after them.
+    /// </remarks>
+    protected override async ValueTask<Appended?> AppendCheckedCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, bool async, CancellationToken cancellationToken)
+    {
+        RedisValue[] args =
+        [
+            expectedVersion.ToString(CultureInfo.InvariantCulture), record.ToArray(), commitId.ToString("N"), _publishChannel, _clientId,
+            check.Reads.ToArray(), check.Writes.ToArray(),
+        ];
+        try
+        {
+            var result = await EvaluateCommitAsync(RedisStoreScript.Append, args, "append to", async, cancellationToken).ConfigureAwait(false);
+            if (result.IsNull)
+                return null;
+            // [summary, (version, commit id, record)...]; the summary ends in " ?" when the entries are no longer known.
+            var reply = result.Resp2Type == ResultType.Array ? (RedisResult[])result! : throw Foreign($"a checked append reply that is not an array ({result.Resp2Type})");
+            if (reply.Length == 0 || (reply.Length - 1) % 3 != 0)
+                throw Foreign("a checked append reply that is not a summary and (version, commit id, record) triples");
+            var summary = (string?)reply[0];
+            if (summary?.EndsWith(" ?", StringComparison.Ordinal) == true)
+                return ParseAppended(summary[..^2], placedAfter: null);
+            return ParseAppended(summary, ParseRecords(reply, 1));
+        }
+        catch (Exception e) when (Translate(e, "append to") is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    // "<version> <records> <bytes>"
+    private Appended ParseAppended(string? summary, IReadOnlyList<LogRecord>? placedAfter)
+    {
+        if (summary?.Split(' ') is not [var version, var records, var bytes]
+            || !int.TryParse(records, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+            || !long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var size))
+            throw Foreign($"an append reply that is not '<version> <records> <bytes>' ('{summary}')");
+        return new Appended(ParseVersion(version), count, size) { PlacedAfter = placedAfter };
     }
 
     /// <inheritdoc/>
@@ -481,6 +520,12 @@ public sealed class RedisBackend : ToscBackend
         }
         if ((reply.Length - next) % 3 != 0)
             throw Foreign("a read reply whose log entries are not (version, commit id, record) triples");
+        return new LogSlice(snapshot, ParseRecords(reply, next), afterVersion);
+    }
+
+    /// <summary>The (version, commit id, record) triples of a reply from <paramref name="next"/> on.</summary>
+    private LogRecord[] ParseRecords(RedisResult[] reply, int next)
+    {
         var records = new LogRecord[(reply.Length - next) / 3];
         for (var i = 0; i < records.Length; i++, next += 3)
         {
@@ -488,7 +533,7 @@ public sealed class RedisBackend : ToscBackend
                 throw Foreign($"a log entry with a malformed commit id ('{reply[next + 1]}')");
             records[i] = new LogRecord(ParseVersion((RedisValue)reply[next]), commitId, (byte[]?)reply[next + 2] ?? []);
         }
-        return new LogSlice(snapshot, records, afterVersion);
+        return records;
     }
 
     private BackendException NoReply(string action) =>

@@ -103,23 +103,82 @@ internal static class RedisStoreScript
 
     /// <summary>
     /// Appends a log record. ARGV[1]: the expected version, ARGV[2]: the record, ARGV[3]: the commit id, ARGV[4]: the
-    /// change channel, ARGV[5]: the writing client's id. Returns "&lt;version&gt; &lt;records&gt; &lt;bytes&gt;" (the
-    /// records and their bytes after the snapshot), or nil when the store is empty or at another version. The first
-    /// append to a layout-1 store converts it: its value becomes the snapshot.
+    /// change channel, ARGV[5]: the writing client's id; for a checked append, ARGV[6]: the read tokens and ARGV[7]: the
+    /// write tokens (8 bytes each). Returns "&lt;version&gt; &lt;records&gt; &lt;bytes&gt;" (the records and their bytes
+    /// after the snapshot), or nil when the store is empty or at another version. A checked append is also made at
+    /// another version when the log holds the expected one and every entry after it has write tokens (field w) none of
+    /// which is a read token; it stores its own write tokens and returns an array: that summary, then each entry it was
+    /// put after as (version, commit id, record), or the summary with " ?" when those entries are gone (a repeated call
+    /// after a compaction). The first append to a layout-1 store converts it: its value becomes the snapshot.
     /// </summary>
     public static readonly RedisScript Append = new($$"""
         local commit = ARGV[3]
-        {{Prologue("'version', 'c:' .. commit, 'n', 'bytes', 'sn', 'sbytes'")}}
+        {{Prologue("'version', 'c:' .. commit, 'n', 'bytes', 'sn', 'sbytes', 'snapshot'")}}
         local n, bytes, sn, sbytes = 0, 0, 0, 0
         if marker == '2' then
           n, bytes, sn, sbytes = tonumber(state[4]), tonumber(state[5]), tonumber(state[6]), tonumber(state[7])
         end
+        local checked = ARGV[7] ~= nil
+        local after = ARGV[1]
+        -- Whether the log still holds the expected version (the snapshot's or an entry's).
+        local function held()
+          return after == state[8] or marker == '2' and #redis.call('XRANGE', log, after .. '-0', after .. '-0') > 0
+        end
+        -- The entries after the expected version up to `upto` (the head when nil), as (version, commit, record)
+        -- triples after `reply`'s summary; false when one of them wrote a read token or has no write tokens.
+        local function passed(reply, upto, reads)
+          for _, entry in ipairs(redis.call('XRANGE', log, after .. '-1', upto and (upto .. '-0') or '+')) do
+            local id = string.sub(entry[1], 1, -3)
+            if id == upto then
+              break
+            end
+            local fields, c, d, w = entry[2], '', '', nil
+            for i = 1, #fields, 2 do
+              if fields[i] == 'c' then c = fields[i + 1] elseif fields[i] == 'd' then d = fields[i + 1] elseif fields[i] == 'w' then w = fields[i + 1] end
+            end
+            if reads then
+              if not w then
+                return false
+              end
+              for i = 1, #w, 8 do
+                if reads[string.sub(w, i, i + 7)] then
+                  return false
+                end
+              end
+            end
+            reply[#reply + 1] = id
+            reply[#reply + 1] = c
+            reply[#reply + 1] = d
+          end
+          return reply
+        end
         if state[3] then
-          return string.format('%s %.0f %.0f', state[3], n - sn, bytes - sbytes)
+          local summary = string.format('%s %.0f %.0f', state[3], n - sn, bytes - sbytes)
+          if not checked then
+            return summary
+          end
+          if not held() then
+            return {summary .. ' ?'}
+          end
+          return passed({summary}, state[3], nil)
         end
         local current = marker and state[2]
-        if not current or current ~= ARGV[1] then
+        if not current then
           return false
+        end
+        local reply = {}
+        if current ~= after then
+          if not checked or not held() then
+            return false
+          end
+          local reads = {}
+          for i = 1, #ARGV[6], 8 do
+            reads[string.sub(ARGV[6], i, i + 7)] = true
+          end
+          reply = passed({}, nil, reads)
+          if not reply then
+            return false
+          end
         end
         -- A failing XADD would come after the first write (scripts are not rolled back): check the log key first.
         local kind = redis.call('TYPE', log).ok
@@ -134,10 +193,19 @@ internal static class RedisStoreScript
         end
         n = n + 1
         bytes = bytes + #ARGV[2]
-        redis.call('XADD', log, version .. '-0', 'c', commit, 'n', string.format('%.0f', n), 'b', string.format('%.0f', bytes), 'd', ARGV[2])
+        if checked then
+          redis.call('XADD', log, version .. '-0', 'c', commit, 'n', string.format('%.0f', n), 'b', string.format('%.0f', bytes), 'd', ARGV[2], 'w', ARGV[7])
+        else
+          redis.call('XADD', log, version .. '-0', 'c', commit, 'n', string.format('%.0f', n), 'b', string.format('%.0f', bytes), 'd', ARGV[2])
+        end
         redis.call('HSET', key, 'version', version, 'n', string.format('%.0f', n), 'bytes', string.format('%.0f', bytes))
         redis.call('PUBLISH', ARGV[4], version .. ' ' .. commit .. ' ' .. ARGV[5])
-        return string.format('%s %.0f %.0f', version, n - sn, bytes - sbytes)
+        local summary = string.format('%s %.0f %.0f', version, n - sn, bytes - sbytes)
+        if not checked then
+          return summary
+        end
+        table.insert(reply, 1, summary)
+        return reply
         """);
 
     /// <summary>

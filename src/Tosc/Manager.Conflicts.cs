@@ -81,7 +81,7 @@ public sealed partial class Manager
             await LetLeaseHolderGoFirstAsync(async, cancellationToken).ConfigureAwait(false);
             if (rebases >= RebasesBeforeLease && LeasedToAnother() is null)
                 await TakeLeaseUnderAsync(work, async, cancellationToken).ConfigureAwait(false);
-            if (await AppendAsync(work.BaseVersion!.Value, async, cancellationToken).ConfigureAwait(false) is { } version)
+            if (await AppendAsync(work, async, cancellationToken).ConfigureAwait(false) is { } version)
                 return version;
             var slice = await _calls.ReadLogAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
             if (!TryRebase(work, slice))
@@ -120,6 +120,32 @@ public sealed partial class Manager
         Interlocked.Increment(ref _structureStamp);
         ToscDiagnostics.Rebases.Add(1);
         return true;
+    }
+
+    /// <summary>
+    /// The store put the transaction's record after <paramref name="placedAfter"/>, records that wrote nothing it read
+    /// (a checked append): brings the graph to them under the transaction's changes, which stay as they are. Callers
+    /// hold the exclusive lock.
+    /// </summary>
+    private void CatchUpUnder(UnitOfWork work, IReadOnlyList<LogRecord>? placedAfter)
+    {
+        if (placedAfter is null)
+        {
+            // Settled by reading back after a compaction: what lies under the commit is unknown here. It is stored;
+            // the caller hears that the outcome is unknown, and the next read takes the whole state.
+            _fullLoadNeeded = true;
+            throw new CommitOutcomeUnknownException(
+                "The commit was stored after other commits that the log no longer holds (its reply was lost, then the log was compacted); read the value again to see it.", null);
+        }
+        lock (Gate)
+        {
+            work.UndoForRebase();
+            // The store checked the tokens; the records are applied whatever they wrote, as the commit is already stored after them.
+            Advance(Decode(work.BaseVersion!.Value, placedAfter));
+            work.RedoOn(_version!.Value, encode: false);
+        }
+        Interlocked.Increment(ref _structureStamp);
+        ToscDiagnostics.Rebases.Add(1);
     }
 
     /// <summary>Whether a transaction that only read can still commit: nothing stored since its start wrote what it read.</summary>
@@ -164,14 +190,7 @@ public sealed partial class Manager
     /// </summary>
     private List<(LogRecord Record, List<RecordOp> Ops)>? DecodeUnlessCollides(UnitOfWork work, LogSlice slice)
     {
-        var decoded = new List<(LogRecord Record, List<RecordOp> Ops)>(slice.Records.Count);
-        var expected = work.BaseVersion!.Value;
-        foreach (var record in slice.Records)
-        {
-            var follows = expected;
-            decoded.Add((record, DeepValues.Run(_options.MaxDepth, () => LogRecordReader.Read(Unprotect(record.Data), follows, record.CommitId, this, Index))));
-            expected = record.Version;
-        }
+        var decoded = Decode(work.BaseVersion!.Value, slice.Records);
         var collisions = new List<(ILiveNode Node, object Slot)>();
         foreach (var (_, ops) in decoded)
         {
@@ -185,5 +204,19 @@ public sealed partial class Manager
             return decoded;
         work.ConflictingPaths = Paths.Describe(_root, collisions);
         return null;
+    }
+
+    /// <summary>Decodes records that follow <paramref name="baseVersion"/> in the store, against the graph at that version.</summary>
+    private List<(LogRecord Record, List<RecordOp> Ops)> Decode(long baseVersion, IReadOnlyList<LogRecord> records)
+    {
+        var decoded = new List<(LogRecord Record, List<RecordOp> Ops)>(records.Count);
+        var expected = baseVersion;
+        foreach (var record in records)
+        {
+            var follows = expected;
+            decoded.Add((record, DeepValues.Run(_options.MaxDepth, () => LogRecordReader.Read(Unprotect(record.Data), follows, record.CommitId, this, Index))));
+            expected = record.Version;
+        }
+        return decoded;
     }
 }

@@ -1,7 +1,9 @@
 using Tosc.Changes;
+using Tosc.Conflicts;
 using Tosc.Diagnostics;
 using Tosc.Live;
 using Tosc.Serialization;
+using Tosc.Transactions;
 
 namespace Tosc;
 
@@ -108,12 +110,16 @@ public sealed partial class Manager
     }
 
     /// <summary>The outermost commit of a delta-committing manager: one record appended under the version check.</summary>
-    private async ValueTask<long?> AppendAsync(long baseVersion, bool async, CancellationToken cancellationToken)
+    private async ValueTask<long?> AppendAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
     {
+        var baseVersion = work.BaseVersion!.Value;
         var commitId = _lastCommitId = Guid.NewGuid();
         var record = Protect(_ops!.Build(baseVersion, commitId));
         ToscDiagnostics.StateSize.Record(record.Length);
-        var appended = await _calls.TryAppendAsync(record, baseVersion, commitId, fence => Protect(OpEncoder.Empty(baseVersion, fence)), async, cancellationToken).ConfigureAwait(false);
+        // Where the store can check conflicts itself, a commit that others beat lands in the same round trip when
+        // none of them wrote what it read.
+        var check = _calls.Log!.ChecksConflicts ? ConflictTokens.For(work.Reads, work.Changes) : null;
+        var appended = await _calls.TryAppendAsync(record, baseVersion, commitId, check, fence => Protect(OpEncoder.Empty(baseVersion, fence)), async, cancellationToken).ConfigureAwait(false);
         if (appended is not { } done)
             return null;
         if (_index is not null) // else the index is built from the root, new nodes included, when it is first needed
@@ -121,6 +127,8 @@ public sealed partial class Manager
             foreach (var node in _ops.Written)
                 _index[node.Header.Id] = node;
         }
+        if (done.PlacedAfter is not { Count: 0 })
+            CatchUpUnder(work, done.PlacedAfter);
         if (_snapshotStale || done.Records >= _options.CompactAfterRecords || done.Bytes >= _options.CompactAfterBytes)
             _compactionDue = done;
         return done.Version;

@@ -83,7 +83,7 @@ public sealed partial class Manager
     {
         var commitId = Guid.NewGuid();
         var record = Protect(OpEncoder.Lease(version, commitId, _holderId, LeaseDuration));
-        if (await _calls.TryAppendAsync(record, version, commitId, fence => Protect(OpEncoder.Empty(version, fence)), async, cancellationToken).ConfigureAwait(false) is not { } done)
+        if (await _calls.TryAppendAsync(record, version, commitId, check: null, fence => Protect(OpEncoder.Empty(version, fence)), async, cancellationToken).ConfigureAwait(false) is not { } done)
             return false;
         lock (Gate)
         {

@@ -13,6 +13,8 @@ public sealed class RedisBackendContractTests(DurableRedisServerFixture fixture)
 {
     protected override IBackend Open(string store) => new RedisBackend(fixture.Server.Configuration, store);
 
+    protected override bool DeduplicatesCommits => true;
+
     protected override System.Reflection.Assembly WorkerAssembly => typeof(RedisBackendContractTests).Assembly;
 
     protected override string WorkerStore(string store) => $"{fixture.Server.Configuration}|{store}";
@@ -46,6 +48,8 @@ public sealed class RedisBackendResp3ContractTests(RedisServerFixture fixture) :
         Assert.Equal(RedisProtocol.Resp3, backend.Connection.GetServer(backend.Connection.GetEndPoints()[0]).Protocol);
         return backend;
     }
+
+    protected override bool DeduplicatesCommits => true;
 }
 
 /// <summary>
@@ -60,6 +64,8 @@ public sealed class RedisBackendSharedConnectionContractTests : BackendContractT
         _connection = ConnectionMultiplexer.Connect(ConfigurationOptions.Parse(fixture.Server.Configuration).Apply(o => o.BacklogPolicy = BacklogPolicy.FailFast));
 
     protected override IBackend Open(string store) => new RedisBackend(_connection, store);
+
+    protected override bool DeduplicatesCommits => true;
 
     protected override void Dispose(bool disposing)
     {

@@ -65,6 +65,14 @@ public sealed class StallingBackend(IBackend inner) : ForwardingBackend(inner, o
         return appended;
     }
 
+    protected override async ValueTask<Appended?> AppendCheckedCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, bool async, CancellationToken cancellationToken)
+    {
+        await StallIfArmedAsync(StallPoint.BeforeWrite, async, cancellationToken);
+        var appended = await base.AppendCheckedCoreAsync(record, expectedVersion, commitId, check, async, cancellationToken);
+        await StallIfArmedAsync(StallPoint.AfterWrite, async, cancellationToken);
+        return appended;
+    }
+
     private async ValueTask StallIfArmedAsync(StallPoint point, bool async, CancellationToken cancellationToken)
     {
         if (Interlocked.CompareExchange(ref _armed, (int)StallPoint.None, (int)point) != (int)point)

@@ -58,8 +58,8 @@ internal sealed class BackendCalls
     /// resolved by finding the commit id in the log, a cancelled append by a fence record (<paramref name="fence"/>
     /// builds one for a commit id), so an append reported as failed can never land later.
     /// </summary>
-    public ValueTask<Appended?> TryAppendAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, Func<Guid, ReadOnlyMemory<byte>> fence, bool async, CancellationToken cancellationToken) =>
-        SettleAsync(new AppendCommit(this, record, expectedVersion, commitId, fence), async, cancellationToken);
+    public ValueTask<Appended?> TryAppendAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck? check, Func<Guid, ReadOnlyMemory<byte>> fence, bool async, CancellationToken cancellationToken) =>
+        SettleAsync(new AppendCommit(this, record, expectedVersion, commitId, check, fence), async, cancellationToken);
 
     public async ValueTask<StoredState?> ReadAsync(bool async, CancellationToken cancellationToken)
     {
@@ -239,14 +239,18 @@ internal sealed class BackendCalls
     }
 
     /// <summary>A log record appended under the version check; the log keeps every record's commit id.</summary>
-    private sealed class AppendCommit(BackendCalls calls, ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, Func<Guid, ReadOnlyMemory<byte>> fence)
+    private sealed class AppendCommit(BackendCalls calls, ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck? check, Func<Guid, ReadOnlyMemory<byte>> fence)
         : ConditionalCommit<Appended>(expectedVersion)
     {
         private readonly ToscBackend _log = calls.Log!;
 
-        public override async ValueTask<Appended?> SendAsync(bool async, CancellationToken cancellationToken) => async
-            ? await _log.TryAppendAsync(record, expectedVersion, commitId, cancellationToken).ConfigureAwait(false)
-            : _log.TryAppend(record, expectedVersion, commitId, cancellationToken);
+        public override async ValueTask<Appended?> SendAsync(bool async, CancellationToken cancellationToken) => (check, async) switch
+        {
+            (null, true) => await _log.TryAppendAsync(record, expectedVersion, commitId, cancellationToken).ConfigureAwait(false),
+            (null, false) => _log.TryAppend(record, expectedVersion, commitId, cancellationToken),
+            (_, true) => await _log.TryAppendCheckedAsync(record, expectedVersion, commitId, check, cancellationToken).ConfigureAwait(false),
+            _ => _log.TryAppendChecked(record, expectedVersion, commitId, check, cancellationToken),
+        };
 
         public override async ValueTask<(Appended? Landed, long? Head)> FindAsync(Exception failure, bool async, CancellationToken cancellationToken)
         {
@@ -260,13 +264,15 @@ internal sealed class BackendCalls
             {
                 throw new CommitOutcomeUnknownException(new AggregateException(failure, readFailure));
             }
-            foreach (var found in slice.Records)
+            for (var i = 0; i < slice.Records.Count; i++)
             {
-                if (found.CommitId == commitId)
-                    return (new Appended(found.Version, 0, 0), slice.Version);
+                // A checked append may have landed after other commits: those are the ones before it here, unless
+                // the log was compacted past the expected version meanwhile.
+                if (slice.Records[i].CommitId == commitId)
+                    return (new Appended(slice.Records[i].Version, 0, 0) { PlacedAfter = check is null ? [] : slice.Snapshot is null ? [.. slice.Records.Take(i)] : null }, slice.Version);
             }
             if (slice.Snapshot?.CommitId == commitId)
-                return (new Appended(slice.Snapshot.Version, 0, 0), slice.Version);
+                return (new Appended(slice.Snapshot.Version, 0, 0) { PlacedAfter = check is null ? [] : null }, slice.Version);
             return (null, slice.Version);
         }
 

@@ -9,6 +9,7 @@ public sealed class InprocBackend : ToscBackend
 {
     private readonly Lock _gate = new();
     private readonly List<LogRecord> _log = [];
+    private readonly List<byte[]?> _writes = []; // each record's write tokens (null: none stored), by position in _log
     private StoredState? _snapshot;
     private long _logBytes;
     private long _lastVersion;
@@ -21,6 +22,9 @@ public sealed class InprocBackend : ToscBackend
 
     /// <inheritdoc/>
     public override bool SupportsLog => true;
+
+    /// <inheritdoc/>
+    public override bool ChecksConflicts => true;
 
     /// <inheritdoc/>
     protected override ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken)
@@ -48,6 +52,7 @@ public sealed class InprocBackend : ToscBackend
             // Copy: the caller may reuse its buffer, and readers must never see it change.
             _snapshot = new StoredState(version, data.ToArray(), commitId);
             _log.Clear();
+            _writes.Clear();
             _logBytes = 0;
             return new(version);
         }
@@ -66,13 +71,39 @@ public sealed class InprocBackend : ToscBackend
         lock (_gate)
         {
             ThrowIfDisposed();
-            if (Head != expectedVersion)
-                return new((Appended?)null);
-            var version = ++_lastVersion;
-            _log.Add(new LogRecord(version, commitId, record.ToArray()));
-            _logBytes += record.Length;
-            return new(new Appended(version, _log.Count, _logBytes));
+            return new(Head == expectedVersion ? Add(record, commitId, writes: null, placedAfter: []) : null);
         }
+    }
+
+    /// <inheritdoc/>
+    protected override ValueTask<Appended?> AppendCheckedCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, bool async, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (Head == expectedVersion)
+                return new(Add(record, commitId, check.Writes.ToArray(), placedAfter: []));
+            // The records since the expected version, when the log still holds that version (the snapshot's or a record's).
+            var from = _snapshot?.Version == expectedVersion ? 0 : _log.FindIndex(r => r.Version == expectedVersion) + 1;
+            if (from == 0 && _snapshot?.Version != expectedVersion)
+                return new((Appended?)null);
+            for (var i = from; i < _log.Count; i++)
+            {
+                if (check.Collides(_writes[i]))
+                    return new((Appended?)null);
+            }
+            return new(Add(record, commitId, check.Writes.ToArray(), placedAfter: _log[from..]));
+        }
+    }
+
+    private Appended Add(ReadOnlyMemory<byte> record, Guid commitId, byte[]? writes, List<LogRecord> placedAfter)
+    {
+        var version = ++_lastVersion;
+        // Copy: the caller may reuse its buffer, and readers must never see it change.
+        _log.Add(new LogRecord(version, commitId, record.ToArray()));
+        _writes.Add(writes);
+        _logBytes += record.Length;
+        return new Appended(version, _log.Count, _logBytes) { PlacedAfter = placedAfter };
     }
 
     /// <inheritdoc/>
@@ -88,6 +119,7 @@ public sealed class InprocBackend : ToscBackend
             for (var i = 0; i <= upTo; i++)
                 _logBytes -= _log[i].Data.Length;
             _log.RemoveRange(0, upTo + 1);
+            _writes.RemoveRange(0, upTo + 1);
             return new(true);
         }
     }

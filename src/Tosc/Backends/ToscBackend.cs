@@ -98,11 +98,37 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <exception cref="NotSupportedException"><see cref="SupportsLog"/> is <see langword="false"/>.</exception>
     public Appended? TryAppend(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        Completed(AppendChecked(record, expectedVersion, commitId, async: false, cancellationToken));
+        Completed(AppendChecked(record, expectedVersion, commitId, check: null, async: false, cancellationToken));
 
     /// <inheritdoc cref="TryAppend"/>
     public ValueTask<Appended?> TryAppendAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, CancellationToken cancellationToken = default) =>
-        AppendChecked(record, expectedVersion, commitId, async: true, cancellationToken);
+        AppendChecked(record, expectedVersion, commitId, check: null, async: true, cancellationToken);
+
+    /// <summary>
+    /// Whether this backend decides conflicts in the store itself (<see cref="TryAppendChecked"/>): an append that other
+    /// commits beat is still made when none of them wrote what the transaction read, in one round trip, where a plain
+    /// append fails and the core reads the log, checks, and appends again.
+    /// </summary>
+    public virtual bool ChecksConflicts => false;
+
+    /// <summary>
+    /// Appends one record when the store's version is <paramref name="expectedVersion"/>, or, in the same atomic step,
+    /// after the records stored since then when none of them wrote a token among <paramref name="check"/>'s reads (and
+    /// the log still holds them all); stores the record's write tokens with it. Returns <see langword="null"/> when
+    /// neither holds (a conflict, not an error); <see cref="Appended.PlacedAfter"/> names the records it was put after.
+    /// </summary>
+    /// <param name="record">The encoded record.</param>
+    /// <param name="expectedVersion">The version the record was made against.</param>
+    /// <param name="commitId">Stored with the record, so an append whose reply was lost can be identified by reading back.</param>
+    /// <param name="check">What the transaction read and what the record writes.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <exception cref="NotSupportedException"><see cref="ChecksConflicts"/> is <see langword="false"/>.</exception>
+    public Appended? TryAppendChecked(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, CancellationToken cancellationToken) =>
+        Completed(AppendChecked(record, expectedVersion, commitId, check ?? throw new ArgumentNullException(nameof(check)), async: false, cancellationToken));
+
+    /// <inheritdoc cref="TryAppendChecked"/>
+    public ValueTask<Appended?> TryAppendCheckedAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, CancellationToken cancellationToken) =>
+        AppendChecked(record, expectedVersion, commitId, check ?? throw new ArgumentNullException(nameof(check)), async: true, cancellationToken);
 
     /// <summary>
     /// Replaces the snapshot with <paramref name="snapshot"/>, the whole value at <paramref name="version"/>, and drops
@@ -214,6 +240,19 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     protected virtual ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken) =>
         throw NoLog();
 
+    /// <summary>
+    /// Appends a record under the version check or, failing that, the conflict check (see <see cref="TryAppendChecked"/>).
+    /// Override it with <see cref="ChecksConflicts"/>.
+    /// </summary>
+    /// <param name="record">The encoded record; copy it if it is kept after the call returns.</param>
+    /// <param name="expectedVersion">The version the record was made against.</param>
+    /// <param name="commitId">Stored with the record.</param>
+    /// <param name="check">The tokens to check and to store with the record.</param>
+    /// <param name="async"><see langword="false"/>: complete synchronously.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    protected virtual ValueTask<Appended?> AppendCheckedCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, bool async, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} does not check conflicts in the store (ChecksConflicts is false): use TryAppend.");
+
     /// <summary>Replaces the snapshot and trims the log (see <see cref="TryCompact"/>). Override it with <see cref="SupportsLog"/>.</summary>
     /// <param name="snapshot">The whole value at <paramref name="version"/>; copy it if it is kept after the call returns.</param>
     /// <param name="version">The version the snapshot shows.</param>
@@ -274,11 +313,13 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
         return ReadLogCoreAsync(afterVersion, async, cancellationToken);
     }
 
-    private async ValueTask<Appended?> AppendChecked(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken)
+    private async ValueTask<Appended?> AppendChecked(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck? check, bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        var appended = await AppendCoreAsync(record, expectedVersion, commitId, async, cancellationToken).ConfigureAwait(false);
+        var appended = check is null
+            ? await AppendCoreAsync(record, expectedVersion, commitId, async, cancellationToken).ConfigureAwait(false)
+            : await AppendCheckedCoreAsync(record, expectedVersion, commitId, check, async, cancellationToken).ConfigureAwait(false);
         if (appended is not null)
             Changes.Notify();
         return appended;

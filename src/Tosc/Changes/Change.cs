@@ -28,6 +28,15 @@ internal abstract class Change
     /// </summary>
     public abstract (object At, PathChangeKind Kind, object? Old, object? New) Describe();
 
+    /// <summary>
+    /// The parts of its node the change writes, as reading its operation back gives them (<see cref="ILiveNode.ReadOp"/>),
+    /// for the tokens a store checks conflicts with. By default: the element <see cref="Describe"/> names and the count,
+    /// or the whole node.
+    /// </summary>
+    public virtual Conflicts.OpTarget Written => Describe() is var (at, kind, _, _) && at is not null && !ReferenceEquals(at, Conflicts.Slot.All)
+        ? Conflicts.OpTarget.Membership(at, kind)
+        : Conflicts.OpTarget.Whole;
+
     /// <summary>The values this change took out of the graph (replaced, removed or cleared).</summary>
     public virtual IEnumerable<object?> Removed() => [];
 

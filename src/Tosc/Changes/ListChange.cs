@@ -109,6 +109,14 @@ internal sealed class ListChange<T> : Change
         _ => (Conflicts.Slot.All, PathChangeKind.Replace, _oldItems, _list.Items),
     };
 
+    public override Conflicts.OpTarget Written => _kind switch
+    {
+        Kind.Set => new(_index),
+        Kind.Insert or Kind.RemoveAt => new(Conflicts.Slot.Positions),
+        Kind.Append => new(Conflicts.Slot.Count),
+        _ => Conflicts.OpTarget.Whole,
+    };
+
     public override IEnumerable<object?> Removed() => !Codecs.Get<T>().MayHoldNodes ? [] : _kind switch
     {
         Kind.Set or Kind.RemoveAt => [_old],

@@ -40,5 +40,15 @@ internal sealed class ReadSet
         return null;
     }
 
+    /// <summary>Every part read, by node id.</summary>
+    public IEnumerable<(long Node, object Slot)> All()
+    {
+        foreach (var (id, entry) in _reads)
+        {
+            foreach (var slot in entry.Slots)
+                yield return (id, slot);
+        }
+    }
+
     public void Clear() => _reads.Clear();
 }

@@ -61,7 +61,9 @@ internal sealed class UnitOfWork
     /// Makes every change again, in order, on the newer state now under them, and encodes each anew (an append goes to
     /// the new end; what a change replaces is taken from the new state). The transaction now starts from <paramref name="version"/>.
     /// </summary>
-    public void RedoOn(long version)
+    /// <param name="version">The version now under the changes.</param>
+    /// <param name="encode"><see langword="false"/> when the record is stored already (the store put it after the newer records).</param>
+    public void RedoOn(long version, bool encode = true)
     {
         _undone = false;
         BaseVersion = version;
@@ -70,7 +72,8 @@ internal sealed class UnitOfWork
             change.Redo();
             foreach (var removed in change.Removed())
                 Owner.NoteRemoved(removed);
-            Owner.RecordOp(change);
+            if (encode)
+                Owner.RecordOp(change);
         }
     }
 

@@ -25,6 +25,8 @@ public sealed class RedisClusterContractTests : BackendContractTests, IClassFixt
 
     protected override IBackend Open(string store) => new RedisBackend(_cluster.Configuration, store);
 
+    protected override bool DeduplicatesCommits => true;
+
     protected override System.Reflection.Assembly WorkerAssembly => typeof(RedisClusterContractTests).Assembly;
 
     protected override string WorkerStore(string store) => $"{_cluster.Configuration}|{store}";

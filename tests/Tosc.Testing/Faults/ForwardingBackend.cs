@@ -23,6 +23,9 @@ public class ForwardingBackend : ToscBackend
     public override bool SupportsLog => Inner is ToscBackend { SupportsLog: true };
 
     /// <inheritdoc/>
+    public override bool ChecksConflicts => Inner is ToscBackend { ChecksConflicts: true };
+
+    /// <inheritdoc/>
     public override ValueTask<long?> WaitForChangeAsync(long? knownVersion, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Inner.WaitForChangeAsync(knownVersion, timeout, cancellationToken);
 
@@ -51,6 +54,10 @@ public class ForwardingBackend : ToscBackend
     /// <inheritdoc/>
     protected override ValueTask<Appended?> AppendCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, bool async, CancellationToken cancellationToken) =>
         async ? Log.TryAppendAsync(record, expectedVersion, commitId, cancellationToken) : new(Log.TryAppend(record, expectedVersion, commitId, cancellationToken));
+
+    /// <inheritdoc/>
+    protected override ValueTask<Appended?> AppendCheckedCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, bool async, CancellationToken cancellationToken) =>
+        async ? Log.TryAppendCheckedAsync(record, expectedVersion, commitId, check, cancellationToken) : new(Log.TryAppendChecked(record, expectedVersion, commitId, check, cancellationToken));
 
     /// <inheritdoc/>
     protected override ValueTask<bool> CompactCoreAsync(ReadOnlyMemory<byte> snapshot, long version, bool async, CancellationToken cancellationToken) =>

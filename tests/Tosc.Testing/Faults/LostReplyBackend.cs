@@ -105,6 +105,14 @@ public sealed class LostReplyBackend : ForwardingBackend
         return appended is null ? null : Landed(loss, appended);
     }
 
+    /// <inheritdoc/>
+    protected override async ValueTask<Appended?> AppendCheckedCoreAsync(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck check, bool async, CancellationToken cancellationToken)
+    {
+        var loss = Draw(isConditional: true);
+        var appended = await base.AppendCheckedCoreAsync(record, expectedVersion, commitId, check, async, cancellationToken).ConfigureAwait(false);
+        return appended is null ? null : Landed(loss, appended);
+    }
+
     /// <summary>Decides this write's fate; a request lost before landing fails here, before it is sent.</summary>
     private ReplyLoss Draw(bool isConditional)
     {

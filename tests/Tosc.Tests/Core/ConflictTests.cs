@@ -228,7 +228,8 @@ public sealed class ConflictTests : IDisposable
         Assert.Empty(error.ConflictingPaths);
     }
 
-    private static Inventory Sample() => new()
+    /// <summary>The inventory the conflict cases start from (also <see cref="CheckedAppendTests"/>').</summary>
+    internal static Inventory Sample() => new()
     {
         Stock = new Dictionary<string, int> { ["apples"] = 1, ["pears"] = 2 },
         Log = ["x", "y"],
@@ -236,7 +237,7 @@ public sealed class ConflictTests : IDisposable
         Tags = new HashSet<string> { "red" },
     };
 
-    private static void AssertSame(Inventory expected, Inventory actual)
+    internal static void AssertSame(Inventory expected, Inventory actual)
     {
         Assert.Equal(expected.Stock.OrderBy(p => p.Key), actual.Stock.OrderBy(p => p.Key));
         Assert.Equal(expected.Log, actual.Log);

@@ -179,13 +179,18 @@ public sealed class DeltaCommitTests : IDisposable
     {
         var writer = _store.OpenQuiet();
         var inventory = writer.ReadOrInitialize(() => new Inventory());
-        var reader = _store.OpenQuiet();
-        reader.Read<Inventory>();
+        var snapshot = _store.Backend.ReadLog(null).Snapshot!;
         inventory.Log.Add("first");
-        var record = _store.Backend.ReadLog(null).Records[0];
+        inventory.Log.Add("second");
+        var second = _store.Backend.ReadLog(null).Records[1];
+        using var copy = new InprocBackend();
+        copy.Write(snapshot.Data, snapshot.CommitId);
+        using var reader = new Manager(copy, new ManagerOptions { WatchForChanges = false });
+        reader.Read<Inventory>();
 
-        // The same record again: made against the version before it, so it cannot follow itself.
-        _store.Backend.TryAppend(record.Data, record.Version, record.CommitId);
+        // The second record straight after the snapshot: it was made against a later version than the one it follows
+        // here (a store may put a record after newer ones, never before the one it was made against).
+        copy.TryAppend(second.Data, copy.ReadVersion()!.Value, second.CommitId);
 
         var error = Assert.Throws<ToscDataException>(() => reader.Refresh());
         Assert.Contains("out of order", error.Message, StringComparison.Ordinal);
