@@ -25,6 +25,10 @@ public sealed partial class Manager
     // Set while an explicit transaction runs: reads outside one cost this one field read.
     private volatile bool _tracking;
 
+    // The log a commit read and found a collision in, from its base version on: the conflict's refresh applies it
+    // instead of reading it again (one round trip less per conflict). Set and taken under the exclusive lock.
+    private LogSlice? _collidedWith;
+
     /// <summary>Whether any manager of the process runs an explicit transaction; when not, no read needs noting.</summary>
     internal static bool AnyTracksReads => Volatile.Read(ref s_tracking) != 0;
 
@@ -76,6 +80,7 @@ public sealed partial class Manager
     /// </summary>
     private async ValueTask<long?> AppendRebasingAsync(UnitOfWork work, bool async, CancellationToken cancellationToken)
     {
+        _collidedWith = null;
         for (var rebases = 0; ; rebases++)
         {
             await LetLeaseHolderGoFirstAsync(async, cancellationToken).ConfigureAwait(false);
@@ -85,7 +90,10 @@ public sealed partial class Manager
                 return version;
             var slice = await _calls.ReadLogAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
             if (!TryRebase(work, slice))
+            {
+                _collidedWith = slice;
                 return null;
+            }
         }
     }
 

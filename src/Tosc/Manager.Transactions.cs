@@ -152,9 +152,14 @@ public sealed partial class Manager
         long? actual = null;
         try
         {
-            // Refresh now, so a rerun of the body sees the state that won. The Changed event waits until
-            // the transaction has released the flow, so a handler's changes never join the failed one.
-            var fetched = await FetchAsync(_rootType, async, cancellationToken).ConfigureAwait(false);
+            // Refresh now, so a rerun of the body sees the state that won: from the log the commit just read when
+            // it starts at this manager's version, else from the store. The Changed event waits until the
+            // transaction has released the flow, so a handler's changes never join the failed one.
+            var known = _collidedWith;
+            _collidedWith = null;
+            var fetched = known is not null && known.Snapshot is null && known.AfterVersion == _version && !_fullLoadNeeded
+                ? known
+                : await FetchAsync(_rootType, async, cancellationToken).ConfigureAwait(false);
             _pendingChanged = Publish(fetched, _rootType, reuse: true) ?? _pendingChanged;
             actual = fetched.Version;
         }

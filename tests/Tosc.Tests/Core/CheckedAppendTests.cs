@@ -43,6 +43,11 @@ public sealed class CheckedAppendTests : IDisposable
             var error = Assert.Throws<TransactionConflictException>(() => transaction.Commit());
             Assert.Equal([conflictingPath], error.ConflictingPaths);
             Assert.False(_store.OpenQuiet().Read<Inventory>().Stock.ContainsKey("mine"));
+            // Refused by the store, checked by the core on one log read, which the refresh then applies: a rerun sees what won.
+            Assert.Equal(1, counted.LogReads);
+            var won = Sample();
+            write(won);
+            AssertSame(won, mine);
         }
         transaction.Dispose();
     }
