@@ -84,7 +84,7 @@ public sealed class InprocBackend : ToscBackend
             if (Head == expectedVersion)
                 return new(Add(record, commitId, check.Writes.ToArray(), placedAfter: []));
             // The records since the expected version, when the log still holds that version (the snapshot's or a record's).
-            var from = _snapshot?.Version == expectedVersion ? 0 : _log.FindIndex(r => r.Version == expectedVersion) + 1;
+            var from = _snapshot?.Version == expectedVersion ? 0 : IndexOf(expectedVersion) + 1;
             if (from == 0 && _snapshot?.Version != expectedVersion)
                 return new((Appended?)null);
             for (var i = from; i < _log.Count; i++)
@@ -112,7 +112,7 @@ public sealed class InprocBackend : ToscBackend
         lock (_gate)
         {
             ThrowIfDisposed();
-            var upTo = _log.FindIndex(record => record.Version == version);
+            var upTo = IndexOf(version);
             if (upTo < 0)
                 return new(false); // already compacted past it, or replaced by a whole-state write
             _snapshot = new StoredState(version, snapshot.ToArray(), _log[upTo].CommitId);
@@ -126,11 +126,32 @@ public sealed class InprocBackend : ToscBackend
 
     private long? Head => _log.Count > 0 ? _log[^1].Version : _snapshot?.Version;
 
+    /// <summary>Where the record of <paramref name="version"/> stands in the log, or -1: versions grow along it, so a binary search finds it.</summary>
+    private int IndexOf(long version)
+    {
+        var (low, high) = (0, _log.Count - 1);
+        while (low <= high)
+        {
+            var middle = low + ((high - low) / 2);
+            var found = _log[middle].Version;
+            if (found == version)
+                return middle;
+            if (found < version)
+                low = middle + 1;
+            else
+                high = middle - 1;
+        }
+        return -1;
+    }
+
     private LogSlice Slice(long? afterVersion)
     {
         // The log reaches back to a version when it is the snapshot's or one of the records'.
-        if (afterVersion is { } after && (after == _snapshot?.Version || _log.Exists(record => record.Version == after)))
-            return new LogSlice(null, _log.FindAll(record => record.Version > after), afterVersion);
+        if (afterVersion is { } after && (after == _snapshot?.Version || IndexOf(after) >= 0))
+        {
+            var from = after == _snapshot?.Version ? 0 : IndexOf(after) + 1;
+            return new LogSlice(null, _log.GetRange(from, _log.Count - from), afterVersion);
+        }
         return new LogSlice(_snapshot, [.. _log], afterVersion);
     }
 }
