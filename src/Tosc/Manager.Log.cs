@@ -122,13 +122,16 @@ public sealed partial class Manager
         var appended = await _calls.TryAppendAsync(record, baseVersion, commitId, check, fence => Protect(OpEncoder.Empty(baseVersion, fence)), async, cancellationToken).ConfigureAwait(false);
         if (appended is not { } done)
             return null;
-        if (_index is not null) // else the index is built from the root, new nodes included, when it is first needed
-        {
-            foreach (var node in _ops.Written)
-                _index[node.Header.Id] = node;
-        }
+        // The nodes the record defines, taken before a catch-up forgets the encoded operations (and may build the
+        // index from the root while the transaction's changes, new nodes included, are undone).
+        IReadOnlyList<ILiveNode> written = done.PlacedAfter is { Count: 0 } ? _ops.Written : [.. _ops.Written];
         if (done.PlacedAfter is not { Count: 0 })
             CatchUpUnder(work, done.PlacedAfter);
+        if (_index is not null) // else the index is built from the root, new nodes included, when it is first needed
+        {
+            foreach (var node in written)
+                _index[node.Header.Id] = node;
+        }
         if (_snapshotStale || done.Records >= _options.CompactAfterRecords || done.Bytes >= _options.CompactAfterBytes)
             _compactionDue = done;
         return done.Version;

@@ -94,6 +94,27 @@ public sealed class CheckedAppendTests : IDisposable
     }
 
     [Fact]
+    public void ObjectsACommitPutAfterOthersCreated_AreFoundByLaterRecords()
+    {
+        var (_, a, mine, theirs) = TwoManagers(new CountingBackend(_store.Backend));
+        var b = _store.OpenQuiet();
+        var other = b.Read<Inventory>();
+
+        using (var transaction = a.Transaction())
+        {
+            mine.Items.Add(new Item { Name = "new" }); // an append reads nothing: the store puts it after theirs
+            theirs.Stock["theirs"] = 1;
+            transaction.Commit();
+        }
+        b.Refresh();
+        other.Items[2].Notes.Add("from b"); // a record that names a node a's commit created
+        a.Refresh();
+
+        Assert.Equal(["from b"], mine.Items[2].Notes);
+        Assert.Equal(1, mine.Stock["theirs"]);
+    }
+
+    [Fact]
     public void DisjointWriters_InManyThreads_WithDefaultOptions_NeverRerun_AndLoseNothing()
     {
         const int writers = 4, commits = 200;
