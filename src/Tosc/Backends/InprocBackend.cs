@@ -84,8 +84,7 @@ public sealed class InprocBackend : ToscBackend
             if (Head == expectedVersion)
                 return new(Add(record, commitId, check.Writes.ToArray(), placedAfter: []));
             // The records since the expected version, when the log still holds that version (the snapshot's or a record's).
-            var from = _snapshot?.Version == expectedVersion ? 0 : IndexOf(expectedVersion) + 1;
-            if (from == 0 && _snapshot?.Version != expectedVersion)
+            if (FirstAfter(expectedVersion) is not { } from)
                 return new((Appended?)null);
             for (var i = from; i < _log.Count; i++)
             {
@@ -126,6 +125,13 @@ public sealed class InprocBackend : ToscBackend
 
     private long? Head => _log.Count > 0 ? _log[^1].Version : _snapshot?.Version;
 
+    /// <summary>
+    /// Where the records after <paramref name="version"/> start in the log, when the log reaches back to it (it is the
+    /// snapshot's version or a record's); else <see langword="null"/>.
+    /// </summary>
+    private int? FirstAfter(long version) =>
+        version == _snapshot?.Version ? 0 : IndexOf(version) is >= 0 and var at ? at + 1 : null;
+
     /// <summary>Where the record of <paramref name="version"/> stands in the log, or -1: versions grow along it, so a binary search finds it.</summary>
     private int IndexOf(long version)
     {
@@ -147,11 +153,8 @@ public sealed class InprocBackend : ToscBackend
     private LogSlice Slice(long? afterVersion)
     {
         // The log reaches back to a version when it is the snapshot's or one of the records'.
-        if (afterVersion is { } after && (after == _snapshot?.Version || IndexOf(after) >= 0))
-        {
-            var from = after == _snapshot?.Version ? 0 : IndexOf(after) + 1;
+        if (afterVersion is { } after && FirstAfter(after) is { } from)
             return new LogSlice(null, _log.GetRange(from, _log.Count - from), afterVersion);
-        }
         return new LogSlice(_snapshot, [.. _log], afterVersion);
     }
 }
