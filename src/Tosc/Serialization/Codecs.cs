@@ -20,6 +20,27 @@ internal static class Codecs
     public static IValueCodec For(Type type) => s_byType.GetOrAdd(type, static t =>
         (IValueCodec)typeof(Cache<>).MakeGenericType(t).GetField(nameof(Cache<int>.Instance))!.GetValue(null)!);
 
+    /// <summary>
+    /// The codec for a value held as object, by its runtime type. The read-only wrappers Tosc itself hands out for
+    /// collections inside values (ReadOnlyCollection, ReadOnlyDictionary, ReadOnlySet) are written through their
+    /// read-only interfaces, so whatever Tosc reads it can write back.
+    /// </summary>
+    public static IValueCodec ForValue(object value)
+    {
+        var type = LiveProxies.TypeOf(value);
+        if (type.IsGenericType)
+        {
+            var definition = type.GetGenericTypeDefinition();
+            if (definition == typeof(System.Collections.ObjectModel.ReadOnlyCollection<>))
+                return For(typeof(IReadOnlyList<>).MakeGenericType(type.GetGenericArguments()));
+            if (definition == typeof(System.Collections.ObjectModel.ReadOnlyDictionary<,>))
+                return For(typeof(IReadOnlyDictionary<,>).MakeGenericType(type.GetGenericArguments()));
+            if (definition == typeof(System.Collections.ObjectModel.ReadOnlySet<>))
+                return For(typeof(IReadOnlySet<>).MakeGenericType(type.GetGenericArguments()));
+        }
+        return For(type);
+    }
+
     /// <summary>Types with a codec of their own: scalars and Tosc's collections, never user types.</summary>
     public static bool IsBuiltIn(Type type) =>
         s_builtIn.Contains(type) || CollectionShape(type) is not null;

@@ -75,8 +75,7 @@ internal sealed class DynamicCodec : ValueCodec<object?>
                 Integers.WriteTagged(ref msg, WireFormat.IntegerKind.Char, v);
                 return;
             default:
-                var type = LiveProxies.TypeOf(value);
-                Codecs.For(type).WriteBoxed(ref writer, value);
+                Codecs.ForValue(value).WriteBoxed(ref writer, value);
                 return;
         }
     }
@@ -113,16 +112,14 @@ internal sealed class DynamicCodec : ValueCodec<object?>
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value is Enum || value is byte[])
             return value;
-        var type = LiveProxies.TypeOf(value);
-        return Codecs.For(type).ToLiveBoxed(value, owner);
+        return Codecs.ForValue(value).ToLiveBoxed(value, owner);
     }
 
     public override object? Freeze(object? value)
     {
         if (value is null || value is string || value.GetType().IsPrimitive || value is Enum)
             return value;
-        var type = LiveProxies.TypeOf(value);
-        return Codecs.For(type).FreezeBoxed(value);
+        return Codecs.ForValue(value).FreezeBoxed(value);
     }
 
     private static object ReadNaturalInteger(ref WireReader msg)

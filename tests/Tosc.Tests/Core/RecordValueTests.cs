@@ -94,6 +94,29 @@ public sealed class RecordValueTests : IDisposable
     }
 
     [Fact]
+    public void UntypedCollectionsInsideARecord_ReadBackReadOnly_CanBeWrittenAgain()
+    {
+        // Inside a record, a list, dictionary or set held as object comes back as a read-only wrapper
+        // (ReadOnlyCollection, ReadOnlyDictionary, ReadOnlySet): writing what was read must not refuse those types.
+        var options = new ManagerOptions { WatchForChanges = false, KnownTypes = { typeof(LoopValue) } };
+        var first = _store.Open(options);
+        var holder = first.ReadOrInitialize(() => new ValueHolder());
+        holder.Anything = new LoopValue([new List<object?> { 1, "a" }, new Dictionary<object, object?> { ["k"] = 2L }, new HashSet<object?> { "s" }, new byte[] { 7 }]);
+
+        var read = (LoopValue)_store.Open(options).Read<ValueHolder>().Anything!;
+        Assert.IsType<System.Collections.ObjectModel.ReadOnlyCollection<object?>>(read.Items[0]);
+
+        using var copy = new Store();
+        copy.Open(options).Write(new ValueHolder { Anything = read });
+        var again = (LoopValue)copy.Open(options).Read<ValueHolder>().Anything!;
+        Assert.Equal([1, "a"], (IEnumerable<object?>)again.Items[0]!);
+        Assert.Equal(2L, ((IReadOnlyDictionary<object, object?>)again.Items[1]!)["k"]);
+        Assert.Equal(["s"], (IEnumerable<object?>)again.Items[2]!);
+        Assert.Equal(new byte[] { 7 }, again.Items[3]);
+        Assert.Equal(read.Items.Count, ((LoopValue)_store.Open(options).Snapshot<ValueHolder>().Anything!).Items.Count);
+    }
+
+    [Fact]
     public void RecordMadeCyclicThroughItsOwnList_ThrowsWhenAssigned_InsteadOfOverflowingTheStack()
     {
         var manager = _store.Open(new ManagerOptions { WatchForChanges = false, KnownTypes = { typeof(LoopValue) } });
