@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using StackExchange.Redis;
@@ -27,9 +28,10 @@ public sealed class RedisBackend : ToscBackend
     private readonly RedisChannel _channel;
     private readonly RedisValue _publishChannel;
     private readonly string _clientId = Guid.NewGuid().ToString("N");
+    private readonly byte[] _clientIdBytes;
     private readonly string _endpoints;
     private readonly Action<RedisChannel, RedisValue> _onMessage;
-    private readonly EventHandler<ConnectionFailedEventArgs> _onRestored;
+    private readonly EventHandler<ConnectionFailedEventArgs> _onConnectionChange;
     private readonly int _replicas;
     private readonly object[] _waitArguments;
     // Not 0 while a commit of this backend may be stored on the master without the replicas having it (its reply or
@@ -90,7 +92,14 @@ public sealed class RedisBackend : ToscBackend
             // The client adds a configured channelPrefix when subscribing, but the script publishes the raw name.
             _publishChannel = ConfigurationOptions.Parse(connection.Configuration, ignoreUnknown: true).ChannelPrefix + channelName;
             _onMessage = OnMessage;
-            _onRestored = (_, _) => Changes.Notify(); // messages published while the connection was down are lost
+            _clientIdBytes = System.Text.Encoding.ASCII.GetBytes(_clientId);
+            // Messages published while the connection was down are lost: forget what was pushed, and wake waiters to
+            // read the store.
+            _onConnectionChange = (_, _) =>
+            {
+                ForgetPushed();
+                Changes.Notify();
+            };
             // Fail fast on credentials, ACL rules and a foreign value at the key, not at the first commit.
             ReadVersion();
             ProbeLogKey();
@@ -275,14 +284,16 @@ public sealed class RedisBackend : ToscBackend
     /// <inheritdoc/>
     protected override void StartWatching()
     {
-        _connection.ConnectionRestored += _onRestored;
+        _connection.ConnectionFailed += _onConnectionChange;
+        _connection.ConnectionRestored += _onConnectionChange;
         try
         {
             _connection.GetSubscriber().SubscribeAsync(_channel, _onMessage).GetAwaiter().GetResult(); // the Task API: see CallAsync
         }
         catch (Exception e) when (Translate(e, "subscribe to the changes of") is { } failure)
         {
-            _connection.ConnectionRestored -= _onRestored;
+            _connection.ConnectionFailed -= _onConnectionChange;
+            _connection.ConnectionRestored -= _onConnectionChange;
             throw failure;
         }
     }
@@ -292,7 +303,8 @@ public sealed class RedisBackend : ToscBackend
     {
         if (!disposing)
             return;
-        _connection.ConnectionRestored -= _onRestored;
+        _connection.ConnectionFailed -= _onConnectionChange;
+        _connection.ConnectionRestored -= _onConnectionChange;
         if (_ownsConnection)
         {
             // Without waiting for replies: a graceful close can take a whole timeout when the server is away.
@@ -541,9 +553,36 @@ public sealed class RedisBackend : ToscBackend
 
     private void OnMessage(RedisChannel channel, RedisValue message)
     {
-        // "<version> <commit id> <client id>": skip this instance's own commits, the base already signalled them.
-        if (((string?)message)?.EndsWith(_clientId, StringComparison.Ordinal) != true)
+        // "<version> <commit id> <client id>", or for an append with a small record
+        // "<version> <commit id> <previous version> <record> <client id>" (docs/wire-format.md): the record goes to the
+        // waiting managers, which then need not read the log. This instance's own commits are kept too, so the records
+        // after them still follow on, but not signalled: the base signalled them already.
+        var bytes = (byte[]?)message ?? [];
+        var last = Array.LastIndexOf(bytes, (byte)' ');
+        var own = last >= 0 && bytes.AsSpan(last + 1).SequenceEqual(_clientIdBytes);
+        if (TryParsePush(bytes, last, out var previous, out var record))
+            Pushed(previous, record);
+        else
+            PushedGap(long.TryParse(bytes.AsSpan(0, Math.Max(0, Array.IndexOf(bytes, (byte)' '))), NumberStyles.None, CultureInfo.InvariantCulture, out var version) ? version : null);
+        if (!own)
             Changes.Notify();
+    }
+
+    /// <summary>Reads the record out of an append's change message; false for a message that carries none.</summary>
+    private static bool TryParsePush(byte[] message, int last, out long previous, [NotNullWhen(true)] out LogRecord? record)
+    {
+        previous = 0;
+        record = null;
+        var first = Array.IndexOf(message, (byte)' ');
+        var second = first < 0 ? -1 : Array.IndexOf(message, (byte)' ', first + 1);
+        var third = second < 0 ? -1 : Array.IndexOf(message, (byte)' ', second + 1);
+        if (third < 0 || third >= last
+            || !long.TryParse(message.AsSpan(0, first), NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+            || !Guid.TryParseExact(System.Text.Encoding.ASCII.GetString(message, first + 1, second - first - 1), "N", out var commitId)
+            || !long.TryParse(message.AsSpan(second + 1, third - second - 1), NumberStyles.None, CultureInfo.InvariantCulture, out previous))
+            return false;
+        record = new LogRecord(version, commitId, message.AsMemory(third + 1, last - third - 1));
+        return true;
     }
 
     /// <summary>Turns a failure of the client or the server into the exception callers act on; <see langword="null"/> keeps it as is.</summary>

@@ -25,6 +25,12 @@ internal static class RedisStoreScript
     /// <summary>Starts the message of a script error raised for a key that is not a Tosc store.</summary>
     public const string ForeignError = "TOSC_FOREIGN";
 
+    /// <summary>
+    /// The largest record an append sends with its change message, so watchers apply it without reading the log;
+    /// larger ones are announced only (see docs/wire-format.md).
+    /// </summary>
+    public const int PushLimit = 16 * 1024;
+
     /// <summary>How many recent commits the store remembers (fields <c>c:&lt;commit id&gt;</c>), to settle lost replies.</summary>
     public const int CommitHistory = 1000;
 
@@ -199,7 +205,11 @@ internal static class RedisStoreScript
           redis.call('XADD', log, version .. '-0', 'c', commit, 'n', string.format('%.0f', n), 'b', string.format('%.0f', bytes), 'd', ARGV[2])
         end
         redis.call('HSET', key, 'version', version, 'n', string.format('%.0f', n), 'bytes', string.format('%.0f', bytes))
-        redis.call('PUBLISH', ARGV[4], version .. ' ' .. commit .. ' ' .. ARGV[5])
+        if #ARGV[2] <= {{PushLimit}} then
+          redis.call('PUBLISH', ARGV[4], version .. ' ' .. commit .. ' ' .. current .. ' ' .. ARGV[2] .. ' ' .. ARGV[5])
+        else
+          redis.call('PUBLISH', ARGV[4], version .. ' ' .. commit .. ' ' .. ARGV[5])
+        end
         local summary = string.format('%s %.0f %.0f', version, n - sn, bytes - sbytes)
         if not checked then
           return summary

@@ -46,6 +46,18 @@ public sealed partial class Manager
         return await _calls.ReadLogAsync(after, async, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The records the store pushed with its notifications that follow this manager's version without a gap: a
+    /// refresh that needs no read. Null when there are none (or the manager cannot apply records now).
+    /// </summary>
+    private LogSlice? PushedSlice()
+    {
+        if (_ops is null || !_loaded || _fullLoadNeeded || _version is not { } version || _calls.Backend is not ToscBackend backend)
+            return null;
+        var records = backend.PushedAfter(version);
+        return records.Length == 0 ? null : new LogSlice(null, records, afterVersion: version);
+    }
+
     /// <summary>Makes a fetched slice the manager's state; callers hold the exclusive lock.</summary>
     private ChangedEventArgs? Publish(LogSlice slice, Type declared, bool reuse)
     {

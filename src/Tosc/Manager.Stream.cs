@@ -129,7 +129,7 @@ public sealed partial class Manager
         try
         {
             await _calls.Backend.WaitForChangeAsync(known, _options.PollInterval, cancellationToken).ConfigureAwait(false);
-            slice = await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
+            slice = PushedSlice() ?? await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
         }
         catch (BackendException e) when (e.IsTransient)
         {

@@ -142,7 +142,7 @@ public sealed partial class Manager
         while (true)
         {
             var before = Version;
-            var fetched = await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
+            var fetched = PushedSlice() ?? await FetchAsync(_rootType, async: true, cancellationToken).ConfigureAwait(false);
             if (fetched.Version == before)
                 return;
             if (_options.SynchronizationContext is { } context && SynchronizationContext.Current != context)

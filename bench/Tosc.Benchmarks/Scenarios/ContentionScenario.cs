@@ -62,6 +62,7 @@ internal sealed class ContentionScenario : IScenario
         result.Notes.Add("Each writer loops `manager.Run(body)` with default options (10 retries) for the whole period. one counter: `doc.Counters[\"n\"]++` (reads then writes one long); DCounter: `doc.Merged.Increment()` (reads nothing); distinct keys: writer i does `doc.Counters[\"w{i}\"] = ++mine` (writes a key no one else writes, reads nothing shared).");
         result.Notes.Add("A commit that loses the compare-and-swap is checked against the records that won: nothing it read changed, it is replayed on top (a rebase, the body is not rerun); else the body reruns. A Run that conflicted twice, or a commit rebased three times, appends a lease record and commits next (leases_per_commit).");
         result.Notes.Add("vs_1_writer: successful commits/s relative to one writer of the same variant (throughput ratio). reruns_per_commit: bodies run again after a conflict. gave_up: Run calls that ran out of retries.");
+        result.Notes.Add("Before the clock starts, every writer runs its own loop, uncounted, until the JIT has settled (no method compiled for 250 ms; at most 20 s): cells measure steady state, not start-up compilation.");
         result.Notes.Add($"Duration {duration.TotalSeconds:0.#} s per cell. Threads: one manager and one backend instance per thread (in-process: one shared InprocBackend).");
         return result;
     }
@@ -105,6 +106,30 @@ internal sealed class ContentionScenario : IScenario
         return (commits, attempts, failures);
     }
 
+    /// <summary>
+    /// Runs the writer's loop until the JIT has settled (no method compiled for a quarter of a second, after at least
+    /// half a second; at most 20 s), so cells measure steady state: a worker process measured from its start spends
+    /// its first seconds compiling (eight of them at once on two cores spent most of a 2 s cell there), and the first
+    /// cell of a run would pay for the rest.
+    /// </summary>
+    private static void Warm(Manager manager, string variant, int id)
+    {
+        var clock = Stopwatch.StartNew();
+        var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var settledAt = TimeSpan.FromMilliseconds(250);
+        Write(manager, variant, id, () =>
+        {
+            if (clock.Elapsed < settledAt)
+                return false;
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            if (now == compiled && clock.Elapsed >= TimeSpan.FromMilliseconds(500) || clock.Elapsed >= TimeSpan.FromSeconds(20))
+                return true;
+            compiled = now;
+            settledAt = clock.Elapsed + TimeSpan.FromMilliseconds(250);
+            return false;
+        });
+    }
+
     private static Tally RunThreads(Store store, int writers, string variant, TimeSpan duration)
     {
         long commits = 0, attempts = 0, failures = 0;
@@ -115,7 +140,7 @@ internal sealed class ContentionScenario : IScenario
         var threads = Enumerable.Range(0, writers).Select(id => new Thread(() =>
         {
             using var manager = new Manager(store.Open());
-            manager.Read<Doc>();
+            Warm(manager, variant, id);
             ready.Signal();
             go.Wait();
             var (c, a, f) = Write(manager, variant, id, () => Volatile.Read(ref stop));
@@ -175,8 +200,7 @@ internal sealed class ContentionScenario : IScenario
         var id = int.Parse(args[2], CultureInfo.InvariantCulture);
         var duration = TimeSpan.FromMilliseconds(int.Parse(args[3], CultureInfo.InvariantCulture));
         using var manager = new Manager(store.Open());
-        var doc = manager.Read<Doc>();
-        manager.Run(() => doc.Counters[$"w{id}"] += 0); // warm up (JIT, connection) before the clock starts
+        Warm(manager, variant, id);
         using var meters = new Tosc.Testing.ToscMeters();
         Console.WriteLine("ready");
         if (Console.ReadLine() != "go")

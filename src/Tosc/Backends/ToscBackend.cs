@@ -34,6 +34,37 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     /// <summary>The signal that wakes waiters; writes through this instance raise it too.</summary>
     protected ChangeSignal Changes { get; } = new();
 
+    private readonly PushedRecords _pushed = new();
+
+    /// <summary>
+    /// Hands over a log record the store sent with its change notification, so waiting managers apply it without
+    /// reading the store. Call it for every record a notification carries, this instance's own commits included, then
+    /// <see cref="Changes"/>.<see cref="ChangeSignal.Notify"/> as usual; order does not matter.
+    /// </summary>
+    /// <param name="previousVersion">The store's version just before the record: the state it applies to.</param>
+    /// <param name="record">The record as stored (its version, commit id and bytes).</param>
+    protected void Pushed(long previousVersion, LogRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        _pushed.Add(previousVersion, record);
+    }
+
+    /// <summary>
+    /// Says the store changed at <paramref name="version"/> without a record to hand over (a whole-state write, a
+    /// record too large to send): waiters at an earlier version read the store.
+    /// </summary>
+    /// <param name="version">The new version, or <see langword="null"/> when the notification does not say.</param>
+    protected void PushedGap(long? version) => _pushed.Gap(version);
+
+    /// <summary>
+    /// Forgets the pushed records: call it when notifications may have been lost (the connection that carries them
+    /// broke), so waiters read the store again instead of trusting what was pushed before.
+    /// </summary>
+    protected void ForgetPushed() => _pushed.Clear();
+
+    /// <summary>The pushed records that follow <paramref name="version"/> one after another, oldest first (empty when none does).</summary>
+    internal LogRecord[] PushedAfter(long version) => _pushed.After(version);
+
     /// <summary><see langword="true"/> once <see cref="Dispose()"/> or <see cref="DisposeAsync"/> ran.</summary>
     protected bool IsDisposed => Volatile.Read(ref _disposed) == 1;
 
@@ -160,24 +191,25 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
         EnsureWatching();
         var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
         var signal = Changes.Current;
-        var current = await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
+        var current = _pushed.Tip(knownVersion) ?? await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
         while (current == knownVersion)
         {
             var left = deadline - Environment.TickCount64;
             if (left <= 0)
                 break;
             var slice = TimeSpan.FromMilliseconds(Math.Min(left, (long)Math.Ceiling(PollInterval.TotalMilliseconds)));
+            var woken = true;
             try
             {
                 await signal.WaitAsync(slice, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
-                // The safety-net poll is due (or the caller's timeout passed): probe below.
+                woken = false; // the safety-net poll is due (or the caller's timeout passed): probe below
             }
             ThrowIfDisposed();
             signal = Changes.Current; // before probing, so a change landing meanwhile still wakes the next slice
-            current = await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
+            current = (woken ? _pushed.Tip(knownVersion) : null) ?? await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
         }
         return current;
     }
