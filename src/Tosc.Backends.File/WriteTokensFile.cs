@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
 
 namespace Tosc;
 
@@ -20,32 +21,70 @@ internal sealed class WriteTokensFile(string path)
 
     public string Path { get; } = path;
 
-    /// <summary>Every whole entry's tokens, by the version and commit id of its record.</summary>
-    public Dictionary<(long Version, Guid CommitId), byte[]> Read()
+    // What this instance has read of the file: the entries, how far, and the first entry's bytes, which tell the file
+    // read before from one a compaction rewrote (or one deleted and begun again). Entries are only ever appended
+    // between compactions, so a read takes only the bytes added since the last: a contended append no longer parses
+    // the whole file (up to CompactAfterRecords entries) under the lock. Callers hold the store's lock.
+    private readonly Dictionary<(long Version, Guid CommitId), byte[]> _entries = [];
+    private long _readUpTo;
+    private byte[]? _firstEntry;
+
+    /// <summary>Every whole entry's tokens, by the version and commit id of its record; callers hold the store's lock.</summary>
+    public IReadOnlyDictionary<(long Version, Guid CommitId), byte[]> Read()
     {
-        var entries = new Dictionary<(long, Guid), byte[]>();
-        byte[] bytes;
+        SafeFileHandle file;
         try
         {
-            bytes = File.ReadAllBytes(Path);
+            file = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (FileNotFoundException)
         {
-            return entries;
+            Forget();
+            return _entries;
         }
-        var at = 0;
-        while (bytes.Length - at >= EntryHead + sizeof(uint))
+        using (file)
         {
-            var length = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at));
-            if (length > bytes.Length - at - EntryHead - sizeof(uint))
-                break;
-            var entry = bytes.AsSpan(at, EntryHead + (int)length);
-            if (Crc32C.Compute(entry) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(at + entry.Length)))
-                break;
-            entries[(BinaryPrimitives.ReadInt64LittleEndian(entry[4..]), new Guid(entry.Slice(12, 16)))] = entry[EntryHead..].ToArray();
-            at += entry.Length + sizeof(uint);
+            var length = RandomAccess.GetLength(file);
+            if (!StillTheFileRead(file, length))
+                Forget();
+            var added = new byte[length - _readUpTo];
+            var read = 0;
+            while (read < added.Length && RandomAccess.Read(file, added.AsSpan(read), _readUpTo + read) is var n and > 0)
+                read += n;
+            var at = 0;
+            while (read - at >= EntryHead + sizeof(uint))
+            {
+                var tokens = BinaryPrimitives.ReadUInt32LittleEndian(added.AsSpan(at));
+                if (tokens > read - at - EntryHead - sizeof(uint))
+                    break;
+                var entry = added.AsSpan(at, EntryHead + (int)tokens);
+                if (Crc32C.Compute(entry) != BinaryPrimitives.ReadUInt32LittleEndian(added.AsSpan(at + entry.Length)))
+                    break; // torn or damaged: nothing after it is read, now or later
+                _entries[(BinaryPrimitives.ReadInt64LittleEndian(entry[4..]), new Guid(entry.Slice(12, 16)))] = entry[EntryHead..].ToArray();
+                if (_readUpTo == 0 && at == 0)
+                    _firstEntry = added.AsSpan(0, entry.Length + sizeof(uint)).ToArray();
+                at += entry.Length + sizeof(uint);
+            }
+            _readUpTo += at;
         }
-        return entries;
+        return _entries;
+    }
+
+    private bool StillTheFileRead(SafeFileHandle file, long length)
+    {
+        if (_firstEntry is null)
+            return _readUpTo == 0;
+        if (length < _readUpTo)
+            return false;
+        var first = new byte[_firstEntry.Length];
+        return RandomAccess.Read(file, first, 0) == first.Length && first.AsSpan().SequenceEqual(_firstEntry);
+    }
+
+    private void Forget()
+    {
+        _entries.Clear();
+        _readUpTo = 0;
+        _firstEntry = null;
     }
 
     /// <summary>Adds the entry of the record at <paramref name="version"/>; callers hold the store's lock.</summary>
@@ -62,6 +101,7 @@ internal sealed class WriteTokensFile(string path)
         if (kept.Count == 0)
         {
             File.Delete(Path);
+            Forget();
             return;
         }
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -70,6 +110,7 @@ internal sealed class WriteTokensFile(string path)
                 file.Write(Encode(v, id, tokens));
         }
         File.Move(temporary, Path, overwrite: true);
+        Forget();
     }
 
     private static byte[] Encode(long version, Guid commitId, ReadOnlySpan<byte> tokens)
