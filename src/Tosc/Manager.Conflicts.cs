@@ -88,7 +88,7 @@ public sealed partial class Manager
                 await TakeLeaseUnderAsync(work, async, cancellationToken).ConfigureAwait(false);
             if (await AppendAsync(work, async, cancellationToken).ConfigureAwait(false) is { } version)
                 return version;
-            var slice = await _calls.ReadLogAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
+            var slice = await RecordsAfterAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
             if (!TryRebase(work, slice))
             {
                 _collidedWith = slice;
@@ -161,7 +161,7 @@ public sealed partial class Manager
     {
         if (_ops is null || work.BaseVersion is null)
             return false;
-        var slice = await _calls.ReadLogAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
+        var slice = await RecordsAfterAsync(work.BaseVersion, async, cancellationToken).ConfigureAwait(false);
         if (!Reaches(work, slice))
             return false;
         lock (Gate)

@@ -50,13 +50,22 @@ public sealed partial class Manager
     /// The records the store pushed with its notifications that follow this manager's version without a gap: a
     /// refresh that needs no read. Null when there are none (or the manager cannot apply records now).
     /// </summary>
-    private LogSlice? PushedSlice()
-    {
-        if (_ops is null || !_loaded || _fullLoadNeeded || _version is not { } version || _calls.Backend is not ToscBackend backend)
-            return null;
-        var records = backend.PushedAfter(version);
-        return records.Length == 0 ? null : new LogSlice(null, records, afterVersion: version);
-    }
+    private LogSlice? PushedSlice() =>
+        _ops is null || !_loaded || _fullLoadNeeded || _version is not { } version ? null : PushedSlice(version);
+
+    /// <summary>The pushed records that follow <paramref name="version"/> one after another; null when none does.</summary>
+    private LogSlice? PushedSlice(long version) =>
+        _calls.Backend is ToscBackend backend && backend.PushedAfter(version) is { Length: > 0 } records
+            ? new LogSlice(null, records, afterVersion: version)
+            : null;
+
+    /// <summary>
+    /// The records after <paramref name="version"/> that a commit which lost the compare-and-swap is checked against:
+    /// those the store pushed when they follow on (they hold at least the commit that won, so each round still learns
+    /// of one), else read from the log.
+    /// </summary>
+    private async ValueTask<LogSlice> RecordsAfterAsync(long? version, bool async, CancellationToken cancellationToken) =>
+        (version is { } after ? PushedSlice(after) : null) ?? await _calls.ReadLogAsync(version, async, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Makes a fetched slice the manager's state; callers hold the exclusive lock.</summary>
     private ChangedEventArgs? Publish(LogSlice slice, Type declared, bool reuse)
