@@ -13,7 +13,7 @@ namespace Tosc.Tests;
 /// </summary>
 public sealed class RedisPushedRecordsTests(RedisServerFixture fixture) : IClassFixture<RedisServerFixture>, IDisposable
 {
-    private readonly ConnectionMultiplexer _admin = ConnectionMultiplexer.Connect(fixture.Server.Configuration);
+    private readonly ConnectionMultiplexer _admin = ConnectionMultiplexer.Connect(fixture.Server.Configuration + ",allowAdmin=true"); // INFO needs admin mode on StackExchange.Redis 3
 
     public void Dispose() => _admin.Dispose();
 
