@@ -3,15 +3,18 @@ namespace Tosc;
 /// <summary>
 /// The latest log records a store pushed with its change notifications (<see cref="ToscBackend.Pushed"/>), keyed by the
 /// version each one follows, so a watcher that stands at a version can take what came after it without reading the
-/// store. Bounded: the oldest are dropped first; a watcher that finds no chain from its version reads the log as before.
+/// store. Bounded by count and bytes (a watcher far behind reads the log anyway): the oldest are dropped first; a watcher
+/// that finds no chain from its version reads the log as before.
 /// </summary>
 internal sealed class PushedRecords
 {
     private const int Capacity = 512;
+    private const long ByteCapacity = 1024 * 1024;
 
     private readonly Lock _lock = new();
     private readonly Dictionary<long, LogRecord> _byPrevious = [];
     private readonly Queue<long> _arrival = new();
+    private long _bytes;
     // The newest version any notification announced since the pushes were last complete.
     private long? _newest;
 
@@ -22,8 +25,12 @@ internal sealed class PushedRecords
             if (!_byPrevious.TryAdd(previousVersion, record))
                 return; // the same commit delivered twice
             _arrival.Enqueue(previousVersion);
-            if (_arrival.Count > Capacity)
-                _byPrevious.Remove(_arrival.Dequeue());
+            _bytes += record.Data.Length;
+            while (_arrival.Count > Capacity || (_bytes > ByteCapacity && _arrival.Count > 1))
+            {
+                _byPrevious.Remove(_arrival.Dequeue(), out var dropped);
+                _bytes -= dropped!.Data.Length;
+            }
             Announce(record.Version);
         }
     }
@@ -47,6 +54,7 @@ internal sealed class PushedRecords
         {
             _byPrevious.Clear();
             _arrival.Clear();
+            _bytes = 0;
             _newest = null;
         }
     }
@@ -61,11 +69,14 @@ internal sealed class PushedRecords
     {
         if (known is not { } version)
             return null;
-        var chain = After(version);
-        if (chain.Length > 0)
-            return chain[^1].Version;
         lock (_lock)
-            return _newest == version ? version : null;
+        {
+            if (!_byPrevious.TryGetValue(version, out var next))
+                return _newest == version ? version : null;
+            for (var steps = 0; steps < Capacity && _byPrevious.TryGetValue(next.Version, out var after); steps++)
+                next = after;
+            return next.Version;
+        }
     }
 
     private void Announce(long version)

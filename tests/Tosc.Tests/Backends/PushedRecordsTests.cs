@@ -69,6 +69,18 @@ public sealed class PushedRecordsTests
     }
 
     [Fact]
+    public void OldestRecordsAreDropped_PastAMegabyte()
+    {
+        var pushed = new PushedRecords();
+        for (long v = 1; v <= 100; v++)
+            pushed.Add(v - 1, new LogRecord(v, Guid.NewGuid(), new byte[16 * 1024]));
+
+        Assert.Empty(pushed.After(0));
+        Assert.Equal(64, pushed.After(36).Length); // 64 x 16 KiB = 1 MiB kept
+        Assert.Equal(100, pushed.Tip(36));
+    }
+
+    [Fact]
     public void OldestRecordsAreDropped_PastTheBound()
     {
         var pushed = new PushedRecords();
