@@ -555,16 +555,19 @@ public sealed class RedisBackend : ToscBackend
     {
         // "<version> <commit id> <client id>", or for an append with a small record
         // "<version> <commit id> <previous version> <record> <client id>" (docs/wire-format.md): the record goes to the
-        // waiting managers, which then need not read the log. This instance's own commits are kept too, so the records
-        // after them still follow on, but not signalled: the base signalled them already.
+        // waiting managers, which then need not read the log. This instance's own records are kept and signalled too:
+        // another manager on this instance that woke at the local commit, before its record was here, waits for it
+        // (and one that has it already looks and finds nothing newer, without a probe). An own commit without a record
+        // was signalled by the base when it was made, and a waiter then probes.
         var bytes = (byte[]?)message ?? [];
         var last = Array.LastIndexOf(bytes, (byte)' ');
         var own = last >= 0 && bytes.AsSpan(last + 1).SequenceEqual(_clientIdBytes);
-        if (TryParsePush(bytes, last, out var previous, out var record))
-            Pushed(previous, record);
+        var pushed = TryParsePush(bytes, last, out var previous, out var record);
+        if (pushed)
+            Pushed(previous, record!);
         else
             PushedGap(long.TryParse(bytes.AsSpan(0, Math.Max(0, Array.IndexOf(bytes, (byte)' '))), NumberStyles.None, CultureInfo.InvariantCulture, out var version) ? version : null);
-        if (!own)
+        if (pushed || !own)
             Changes.Notify();
     }
 

@@ -66,6 +66,27 @@ public sealed class RedisPushedRecordsTests(RedisServerFixture fixture) : IClass
         Dispose(writer, watcher);
     }
 
+    [Fact]
+    public void ManagersSharingOneBackend_SeeEachOthersCommits_ByNotificationAlone()
+    {
+        // No safety-net poll within the test: only the change messages (and the instance's own signal) can tell the
+        // watching manager. Its wake-up at the local commit may come before the record's message; the message must
+        // then wake it again.
+        using var backend = new RedisBackend(fixture.Server.Configuration, Me(), new RedisBackendOptions { PollInterval = TimeSpan.FromHours(1) });
+        using var writer = new Manager(backend, new ManagerOptions { WatchForChanges = false });
+        using var watcher = new Manager(backend);
+        var counter = writer.ReadOrInitialize(() => new ContractCounter());
+        var followed = watcher.Read<ContractCounter>();
+        var channel = RedisChannel.Literal($"{backend.Key}:changes:0");
+        Eventually.True(() => Subscribers(channel) >= 1, "the watcher subscribing");
+
+        for (var i = 1; i <= 30; i++)
+        {
+            writer.Run(() => counter.Value++);
+            Eventually.True(() => followed.Value == i, $"the watcher on the same backend applying commit {i} (it shows {followed.Value})", TimeSpan.FromSeconds(20));
+        }
+    }
+
     private (Manager Writer, Manager Watcher, ContractCounter Counter, ContractCounter Followed) Pair(string key)
     {
         var writer = new Manager(new RedisBackend(fixture.Server.Configuration, key), new ManagerOptions { WatchForChanges = false });
