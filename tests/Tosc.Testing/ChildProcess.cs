@@ -165,7 +165,12 @@ public sealed class ChildProcess : IDisposable
         {
             _process.StandardInput.Close();
             if (_process.WaitForExit(grace))
+            {
+                // A wait with a limit returns at the exit, before the output handlers have seen the last lines (the
+                // worker's "done"); the wait without one drains them.
+                _process.WaitForExit();
                 return;
+            }
         }
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
