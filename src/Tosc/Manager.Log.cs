@@ -135,7 +135,8 @@ public sealed partial class Manager
     {
         var baseVersion = work.BaseVersion!.Value;
         var commitId = _lastCommitId = Guid.NewGuid();
-        var record = Protect(_ops!.Build(baseVersion, commitId));
+        var renewal = TurnRenewal();
+        var record = Protect(renewal is { } lease ? _ops!.Build(baseVersion, commitId, _holderId, lease) : _ops!.Build(baseVersion, commitId));
         ToscDiagnostics.StateSize.Record(record.Length);
         // Where the store can check conflicts itself, a commit that others beat lands in the same round trip when
         // none of them wrote what it read.
@@ -143,6 +144,7 @@ public sealed partial class Manager
         var appended = await _calls.TryAppendAsync(record, baseVersion, commitId, check, fence => Protect(OpEncoder.Empty(baseVersion, fence)), async, cancellationToken).ConfigureAwait(false);
         if (appended is not { } done)
             return null;
+        CountTurnCommit(renewed: renewal is not null);
         // The nodes the record defines, taken before a catch-up forgets the encoded operations (and may build the
         // index from the root while the transaction's changes, new nodes included, are undone).
         IReadOnlyList<ILiveNode> written = done.PlacedAfter is { Count: 0 } ? _ops.Written : [.. _ops.Written];

@@ -11,6 +11,12 @@ namespace Tosc;
 /// running a body or appending, so the holder's commit meets no competition from them. The lease only orders Tosc's own
 /// managers: correctness stays with the compare-and-swap, so a holder that outlives its lease (or a writer that ignores
 /// it) at worst conflicts as before, and a lease that is never ended expires.
+/// <para>
+/// A lease starts a turn: the holder's next commits (up to <see cref="CommitsPerTurn"/>, within <see cref="TurnLength"/>)
+/// each carry a short lease of their own, so while the contention lasts it lands a run of commits at one writer's pace
+/// and the others wait, instead of all of them racing, and all but one losing, for every single commit. The turn's
+/// last commit carries none: the others race for the next turn.
+/// </para>
 /// </summary>
 public sealed partial class Manager
 {
@@ -21,44 +27,117 @@ public sealed partial class Manager
     // Long enough for a body and one commit on a slow backend; a holder that dies makes others wait this long once.
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(2);
 
+    // A turn's bounds: long enough to pay for the race that hands it over, short enough that the others' wait is brief.
+    private const int CommitsPerTurn = 64;
+    private static readonly TimeSpan DefaultTurnLength = TimeSpan.FromMilliseconds(100);
+
+    // How long the lease of a turn's commit lasts: a few of the holder's own commit cycles, so others wait about as
+    // long as its next commit takes, and once at most this long when it has no next commit.
+    private static readonly TimeSpan ShortestRenewal = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan LongestRenewal = TimeSpan.FromMilliseconds(250);
+
     private readonly Guid _holderId = Guid.NewGuid();
 
     // The lease in the newest record applied, if it held one; guarded by the gate.
     private Lease? _lease;
 
+    // This manager's turn, from the lease it took; used under the exclusive lock.
+    private Turn? _turn;
+
+    // Completed, and replaced, when another manager's lease stops holding this manager back; guarded by the gate.
+    // Bodies held back by a lease wait on it while the watcher applies the holder's commits, instead of each waking
+    // at every one of them to read it.
+    private TaskCompletionSource _leaseEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How long a turn lasts at most (tests lengthen it, so that only the commit count ends it).</summary>
+    internal TimeSpan TurnLength { get; set; } = DefaultTurnLength;
+
+    /// <summary>This manager's id as a lease holder.</summary>
+    internal Guid HolderId => _holderId;
+
+    /// <summary>The lease in force at the version this manager shows (its own included): its holder and duration.</summary>
+    internal (Guid Holder, TimeSpan Duration)? LeaseInForce
+    {
+        get
+        {
+            lock (Gate)
+                return _lease is { } lease && lease.Version == _version ? (lease.Holder, lease.Duration) : null;
+        }
+    }
+
     /// <summary>
-    /// Before a body runs: waits while another manager's lease holds the store, then, after enough conflicts, takes
-    /// the lease itself. Managers without a log never lease.
+    /// Before a body runs: waits while another manager's lease holds the store, then, after enough conflicts, or
+    /// after waiting out another's turn (the contention goes on), takes the lease itself: the waiters race once for
+    /// the next turn, with a lease record, instead of running their bodies against each other until two of their
+    /// commits have lost. Managers without a log never lease.
     /// </summary>
     private async ValueTask AwaitTurnAsync(int conflicts, bool async, CancellationToken cancellationToken)
     {
         if (_ops is null || !_loaded)
             return;
+        var waited = false;
         while (true)
         {
-            await WaitOutLeaseAsync(async, cancellationToken).ConfigureAwait(false);
-            if (conflicts < ConflictsBeforeLease || await TryTakeLeaseAsync(async, cancellationToken).ConfigureAwait(false))
+            waited |= await WaitOutLeaseAsync(async, cancellationToken).ConfigureAwait(false);
+            if (conflicts < ConflictsBeforeLease && !waited || await TryTakeLeaseAsync(async, cancellationToken).ConfigureAwait(false))
                 return;
         }
     }
 
-    /// <summary>Waits until no lease of another manager holds the version this manager shows, refreshing as the store moves.</summary>
-    private async ValueTask WaitOutLeaseAsync(bool async, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until no lease of another manager holds the version this manager shows, refreshing as the store moves;
+    /// whether there was one.
+    /// </summary>
+    private async ValueTask<bool> WaitOutLeaseAsync(bool async, CancellationToken cancellationToken)
     {
+        var waited = false;
         while (LeasedToAnother() is { } lease)
         {
+            waited = true;
             var left = lease.Duration - Stopwatch.GetElapsedTime(lease.SeenAt);
             if (left > TimeSpan.Zero)
-            {
                 ToscDiagnostics.LeaseWaits.Add(1);
-                await WaitForChangeAsync(lease.Version, left, async, cancellationToken).ConfigureAwait(false);
+            if (left > TimeSpan.Zero && _watcher is not null)
+            {
+                // The watcher applies the holder's commits (a turn renews the lease with each): wait for the lease to
+                // end, or for this one to run out, when the loop looks at the one in force then.
+                await WaitForLeaseEndAsync(lease, left, async, cancellationToken).ConfigureAwait(false);
             }
-            await CatchUpAsync(async, cancellationToken).ConfigureAwait(false);
+            else
+            {
+                if (left > TimeSpan.Zero)
+                    await WaitForChangeAsync(lease.Version, left, async, cancellationToken).ConfigureAwait(false);
+                await CatchUpAsync(async, cancellationToken).ConfigureAwait(false);
+            }
             lock (Gate)
             {
                 if (ReferenceEquals(_lease, lease) && Stopwatch.GetElapsedTime(lease.SeenAt) >= lease.Duration)
-                    _lease = null; // expired: its holder died or took too long
+                    SetLease(null); // expired: its holder died or took too long
             }
+        }
+        return waited;
+    }
+
+    /// <summary>Waits up to <paramref name="left"/> for <paramref name="lease"/>'s holder to stop holding this manager back.</summary>
+    private async ValueTask WaitForLeaseEndAsync(Lease lease, TimeSpan left, bool async, CancellationToken cancellationToken)
+    {
+        Task ended;
+        lock (Gate)
+        {
+            if (!ReferenceEquals(_lease, lease))
+                return; // a record came meanwhile: look again
+            ended = _leaseEnded.Task;
+        }
+        try
+        {
+            if (async)
+                await ended.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+            else
+                ended.Wait(left, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Ran out: the loop finds the lease renewed or expired.
         }
     }
 
@@ -88,10 +167,37 @@ public sealed partial class Manager
         lock (Gate)
         {
             _version = done.Version;
-            _lease = new Lease(_holderId, done.Version, LeaseDuration, Stopwatch.GetTimestamp());
+            SetLease(new Lease(_holderId, done.Version, LeaseDuration, Stopwatch.GetTimestamp()));
         }
+        _turn = new Turn(Stopwatch.GetTimestamp());
         ToscDiagnostics.Leases.Add(1);
         return true;
+    }
+
+    /// <summary>
+    /// The lease the commit about to be appended carries: while this manager's turn lasts, a few of its commit cycles;
+    /// null when it has no turn or this is the turn's last commit. Callers hold the exclusive lock.
+    /// </summary>
+    private TimeSpan? TurnRenewal()
+    {
+        if (_turn is not { } turn)
+            return null;
+        var now = Stopwatch.GetTimestamp();
+        if (turn.Commits + 1 >= CommitsPerTurn || Stopwatch.GetElapsedTime(turn.StartedAt, now) >= TurnLength)
+            return null;
+        var cycle = Stopwatch.GetElapsedTime(turn.LastAppendAt, now);
+        turn.LastAppendAt = now;
+        return TimeSpan.FromTicks(Math.Clamp(cycle.Ticks * 4, ShortestRenewal.Ticks, LongestRenewal.Ticks));
+    }
+
+    /// <summary>Counts a landed commit against the turn; one that carried no lease ends it. Callers hold the exclusive lock.</summary>
+    private void CountTurnCommit(bool renewed)
+    {
+        if (_turn is not { } turn)
+            return;
+        turn.Commits++;
+        if (!renewed)
+            _turn = null;
     }
 
     /// <summary>
@@ -113,12 +219,29 @@ public sealed partial class Manager
     /// <summary>Notes the lease a record holds (or that it ends one); callers hold the gate.</summary>
     private void NoteLease(LogRecord record, List<RecordOp> ops)
     {
-        _lease = null;
+        Lease? held = null;
         foreach (var op in ops)
         {
             if (op.Lease is { } lease)
-                _lease = new Lease(lease.Holder, record.Version, lease.Duration, Stopwatch.GetTimestamp());
+                held = new Lease(lease.Holder, record.Version, lease.Duration, Stopwatch.GetTimestamp());
         }
+        SetLease(held);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="lease"/> the one in force (null: none), and wakes whoever waits for the previous one
+    /// unless its holder renewed it for at least as long (a turn's first commit shortens the lease it took). Callers
+    /// hold the gate.
+    /// </summary>
+    private void SetLease(Lease? lease)
+    {
+        var previous = _lease;
+        _lease = lease;
+        if (previous is null || previous.Holder == lease?.Holder && lease.EndsAt >= previous.EndsAt)
+            return;
+        var ended = _leaseEnded;
+        _leaseEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ended.TrySetResult();
     }
 
     private Lease? LeasedToAnother()
@@ -132,7 +255,7 @@ public sealed partial class Manager
     {
         ChangedEventArgs? changed;
         using (await EnterExclusiveAsync(async, cancellationToken).ConfigureAwait(false))
-            changed = Publish(await FetchAsync(_rootType, async, cancellationToken).ConfigureAwait(false), _rootType, reuse: true);
+            changed = Publish(PushedSlice() ?? await FetchAsync(_rootType, async, cancellationToken).ConfigureAwait(false), _rootType, reuse: true);
         RaiseChanged(changed);
     }
 
@@ -156,5 +279,19 @@ public sealed partial class Manager
         }
     }
 
-    private sealed record Lease(Guid Holder, long Version, TimeSpan Duration, long SeenAt);
+    private sealed record Lease(Guid Holder, long Version, TimeSpan Duration, long SeenAt)
+    {
+        /// <summary>When it runs out, on <see cref="Stopwatch.GetTimestamp"/>'s clock.</summary>
+        public long EndsAt { get; } = SeenAt + (long)(Duration.TotalSeconds * Stopwatch.Frequency);
+    }
+
+    /// <summary>A run of commits that follows a lease this manager took.</summary>
+    private sealed class Turn(long startedAt)
+    {
+        public long StartedAt { get; } = startedAt;
+
+        public long LastAppendAt { get; set; } = startedAt;
+
+        public int Commits { get; set; }
+    }
 }

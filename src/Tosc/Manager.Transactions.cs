@@ -132,7 +132,7 @@ public sealed partial class Manager
         lock (Gate)
         {
             _version = version;
-            _lease = null; // a commit ends any lease, the one this manager held included
+            SetLease(null); // a commit ends any lease, the one this manager held included
             if (Committed is not null)
                 _pendingCommitted = new ChangedEventArgs(work.BaseVersion, version, DescribeOwn(work.Changes), _lastCommitId);
             NotifyCommitted(work.Changes);

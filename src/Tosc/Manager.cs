@@ -497,7 +497,7 @@ public sealed partial class Manager : IDisposable, IAsyncDisposable
                 DetachAll();
             }
             (_root, _version, _rootType, _loaded) = (root, version, declared, true);
-            _lease = null; // a snapshot keeps no lease: whatever it held has been committed over or compacted away
+            SetLease(null); // a snapshot keeps no lease: whatever it held has been committed over or compacted away
         }
         Interlocked.Increment(ref _structureStamp);
         Diagnostics.ToscDiagnostics.Refreshes.Add(1);

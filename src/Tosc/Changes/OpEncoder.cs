@@ -14,6 +14,7 @@ internal sealed class OpEncoder
     private readonly EncodeContext _context;
     private readonly ArrayBufferWriter<byte> _ops = new(256);
     private readonly ArrayBufferWriter<byte> _record = new(256);
+    private readonly ArrayBufferWriter<byte> _lease = new(32);
 
     public OpEncoder(Manager owner, TypeRegistry registry, TypeRegistry readable) =>
         _context = new EncodeContext(owner, registry) { Written = [], Readable = readable };
@@ -66,6 +67,17 @@ internal sealed class OpEncoder
     /// </summary>
     public ReadOnlyMemory<byte> Build(long baseVersion, Guid commitId) => Build(_record, baseVersion, commitId, Count, _ops.WrittenSpan);
 
+    /// <summary>
+    /// The record of the encoded operations followed by a lease (<see cref="OpKind.Lease"/>): a commit whose
+    /// <paramref name="holder"/> asks to commit next again, for up to <paramref name="duration"/>. Valid until the next call.
+    /// </summary>
+    public ReadOnlyMemory<byte> Build(long baseVersion, Guid commitId, Guid holder, TimeSpan duration)
+    {
+        _lease.ResetWrittenCount();
+        WriteLease(_lease, holder, duration);
+        return Build(_record, baseVersion, commitId, Count + 1, _ops.WrittenSpan, _lease.WrittenSpan);
+    }
+
     /// <summary>A record without operations: what a cancelled commit appends to make sure it can never land later.</summary>
     public static ReadOnlyMemory<byte> Empty(long baseVersion, Guid commitId) => Build(new ArrayBufferWriter<byte>(64), baseVersion, commitId, 0, []);
 
@@ -73,20 +85,26 @@ internal sealed class OpEncoder
     public static ReadOnlyMemory<byte> Lease(long baseVersion, Guid commitId, Guid holder, TimeSpan duration)
     {
         var op = new ArrayBufferWriter<byte>(32);
-        var writer = new MessagePackWriter(op);
+        WriteLease(op, holder, duration);
+        return Build(new ArrayBufferWriter<byte>(64), baseVersion, commitId, 1, op.WrittenSpan);
+    }
+
+    /// <summary>The lease operation: <c>[0, Lease, holder, milliseconds]</c>.</summary>
+    private static void WriteLease(ArrayBufferWriter<byte> output, Guid holder, TimeSpan duration)
+    {
+        var writer = new MessagePackWriter(output);
         writer.WriteArrayHeader(4);
         writer.Write(0L);
         writer.Write((byte)OpKind.Lease);
         Span<byte> id = stackalloc byte[16];
         holder.TryWriteBytes(id, bigEndian: true, out _);
         writer.WriteBinary(id);
-        writer.Write((long)duration.TotalMilliseconds);
+        writer.Write((long)Math.Ceiling(duration.TotalMilliseconds));
         writer.Flush();
-        return Build(new ArrayBufferWriter<byte>(64), baseVersion, commitId, 1, op.WrittenSpan);
     }
 
     /// <summary>A record of <paramref name="count"/> encoded operations (also the tosc tool's, which encodes its operation without types).</summary>
-    internal static ReadOnlyMemory<byte> Build(ArrayBufferWriter<byte> output, long baseVersion, Guid commitId, int count, ReadOnlySpan<byte> ops)
+    internal static ReadOnlyMemory<byte> Build(ArrayBufferWriter<byte> output, long baseVersion, Guid commitId, int count, ReadOnlySpan<byte> ops, ReadOnlySpan<byte> more = default)
     {
         output.ResetWrittenCount();
         WireFormat.WriteHeader(output.GetSpan(WireFormat.HeaderLength), WireFormat.FormatVersion, WireFormat.LogRecordFlag);
@@ -101,6 +119,8 @@ internal sealed class OpEncoder
         writer.Flush();
         ops.CopyTo(output.GetSpan(ops.Length));
         output.Advance(ops.Length);
+        more.CopyTo(output.GetSpan(more.Length));
+        output.Advance(more.Length);
         return output.WrittenMemory;
     }
 
