@@ -55,7 +55,18 @@ public sealed partial class BlobBackend
         {
             if (state is null || state.Version != expectedVersion)
             {
-                state = await RefreshAsync(async, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    state = await RefreshAsync(async, cancellationToken).ConfigureAwait(false);
+                }
+                catch (BackendException e) when (e.IsTransient)
+                {
+                    // Nothing of this append has landed (no Put Block List yet, or one refused with 412): answering
+                    // "not at the expected version" lets the core read the log with its own retries and rebase or
+                    // rerun. Thrown on, the failure would read as a lost reply, in doubt whenever another commit had
+                    // landed, though this one certainly did not (seen with Azurite's torn reads under contention).
+                    return null;
+                }
                 if (state is null || state.Version != expectedVersion)
                     return null;
             }
