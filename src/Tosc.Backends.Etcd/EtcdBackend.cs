@@ -91,6 +91,10 @@ public sealed partial class EtcdBackend : ToscBackend
     /// <remarks>The records are etcd keys of their own, written by the same Txn that compares the head's revision.</remarks>
     public override bool SupportsLog => true;
 
+    /// <inheritdoc/>
+    /// <remarks>Yes: an etcd watch.</remarks>
+    public override bool NotifiesChanges => true;
+
     /// <summary>
     /// Configures a gRPC channel for Tosc: no automatic retries (a commit whose reply was lost is settled by its commit
     /// id, never sent again), round-robin over the endpoints, no limit on the size of a reply. Pass it as

@@ -74,6 +74,13 @@ public sealed class FileBackend : ToscBackend
     public override bool SupportsLog => true;
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// When <see cref="FileBackendOptions.UseFileSystemWatcher"/> is on (the default): a watcher on the file's directory
+    /// (inotify on Linux) wakes waiters; where the system cannot watch, they still poll.
+    /// </remarks>
+    public override bool NotifiesChanges => _options.UseFileSystemWatcher;
+
+    /// <inheritdoc/>
     /// <remarks>Checked under the store's lock; the write tokens live in a file beside the store file (its path + ".tokens").</remarks>
     public override bool ChecksConflicts => true;
 

@@ -100,6 +100,10 @@ public sealed class PostgresBackend : ToscBackend
     public override bool SupportsLog => true;
 
     /// <inheritdoc/>
+    /// <remarks>Yes: LISTEN/NOTIFY.</remarks>
+    public override bool NotifiesChanges => true;
+
+    /// <inheritdoc/>
     protected override async ValueTask<StoredState?> ReadCoreAsync(bool async, CancellationToken cancellationToken) =>
         StoredState.FromLog(await ReadLogCoreAsync(null, async, cancellationToken).ConfigureAwait(false));
 

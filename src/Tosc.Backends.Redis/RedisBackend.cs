@@ -125,6 +125,10 @@ public sealed class RedisBackend : ToscBackend
     public override bool SupportsLog => true;
 
     /// <inheritdoc/>
+    /// <remarks>Yes: every append publishes a change message.</remarks>
+    public override bool NotifiesChanges => true;
+
+    /// <inheritdoc/>
     /// <remarks>The append script compares the tokens itself, in the same atomic step as the version check.</remarks>
     public override bool ChecksConflicts => true;
 

@@ -339,6 +339,41 @@ public sealed class BlobBackendTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task AWaitFromTheVersionThisInstanceWrote_WokenByItsNextAppend_SendsNoRequestOfItsOwn()
+    {
+        // A manager's watcher waits from the version its own commit made, and the next commit wakes it: neither the
+        // start of the wait nor the wake-up needs a Get Blob (each cost one per commit before).
+        var recorder = new StatusRecorder();
+        using var backend = new BlobBackend(recorder.Client(azurite, _container, _blob), new BlobBackendOptions { PollInterval = TimeSpan.FromHours(1) });
+        var version = backend.TryWrite(Bytes("v1"), null, Guid.NewGuid())!.Value;
+        version = backend.TryAppend(Bytes("r1"), version, Guid.NewGuid())!.Value.Version;
+        recorder.Clear();
+
+        var waiting = backend.WaitForChangeAsync(version, TimeSpan.FromHours(1)).AsTask();
+        var next = backend.TryAppend(Bytes("r2"), version, Guid.NewGuid())!.Value.Version;
+        var seen = await Eventually.Within(waiting, "the wait woken by the instance's own append");
+        var atOnce = await backend.WaitForChangeAsync(version, TimeSpan.FromHours(1)); // known older than its own write
+
+        Assert.Equal(next, seen);
+        Assert.Equal(next, atOnce);
+        Assert.Equal([HttpMethod.Put, HttpMethod.Put], recorder.Seen.Select(s => s.Method)); // Put Block, Put Block List
+    }
+
+    [Fact]
+    public async Task AWaitFromTheVersionThisInstanceWrote_StillSeesAnotherClientsCommit_AtThePoll()
+    {
+        using var backend = new BlobBackend(azurite.ConnectionString, _container, _blob, new BlobBackendOptions { PollInterval = TimeSpan.FromMilliseconds(50) });
+        var version = backend.TryWrite(Bytes("v1"), null, Guid.NewGuid())!.Value;
+        version = backend.TryAppend(Bytes("r1"), version, Guid.NewGuid())!.Value.Version;
+        using var other = new BlobBackend(azurite.ConnectionString, _container, _blob);
+        var theirs = other.TryAppend(Bytes("r2"), version, Guid.NewGuid())!.Value.Version;
+
+        var seen = await backend.WaitForChangeAsync(version, TimeSpan.FromMinutes(1));
+
+        Assert.Equal(theirs, seen);
+    }
+
+    [Fact]
     public void Run_WhenTheReadAfterARefusedAppendFails_RebasesOrRerunsInsteadOfReportingTheOutcomeInDoubt()
     {
         var recorder = new StatusRecorder();

@@ -24,6 +24,10 @@ public sealed class InprocBackend : ToscBackend
     public override bool SupportsLog => true;
 
     /// <inheritdoc/>
+    /// <remarks>Yes: every commit wakes the waiters at once.</remarks>
+    public override bool NotifiesChanges => true;
+
+    /// <inheritdoc/>
     public override bool ChecksConflicts => true;
 
     /// <inheritdoc/>

@@ -36,6 +36,11 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
 
     private readonly PushedRecords _pushed = new();
 
+    // The newest version written through this instance. On a store that cannot notify, a waiter that knows it does not
+    // probe when it starts waiting, and a waiter woken by a write of this instance learns the version from it: each
+    // commit otherwise cost a manager's watcher two probes of the store (Get Blob requests, on Azure).
+    private long _written = long.MinValue;
+
     /// <summary>
     /// Hands over a log record the store sent with its change notification, so waiting managers apply it without
     /// reading the store. Call it for every record a notification carries, this instance's own commits included, then
@@ -177,6 +182,14 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     public ValueTask<bool> TryCompactAsync(ReadOnlyMemory<byte> snapshot, long version, CancellationToken cancellationToken = default) =>
         CompactChecked(snapshot, version, async: true, cancellationToken);
 
+    /// <summary>
+    /// Whether <see cref="WaitForChangeAsync"/> hears of other clients' commits as they land (the store notifies this
+    /// instance), not only at its next poll. When it does not, a wait that starts at the version this instance wrote
+    /// last does not probe the store first, and a wait woken by this instance's own write takes the version from it:
+    /// other clients' commits are found by the poll either way.
+    /// </summary>
+    public virtual bool NotifiesChanges => false;
+
     /// <inheritdoc/>
     /// <remarks>
     /// Wakes on <see cref="Changes"/> and reads the version once every <see cref="PollInterval"/> otherwise, so an idle
@@ -191,7 +204,8 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
         EnsureWatching();
         var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
         var signal = Changes.Current;
-        var current = _pushed.Tip(knownVersion) ?? await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
+        var current = _pushed.Tip(knownVersion) ?? WrittenSince(knownVersion)
+            ?? (!NotifiesChanges && knownVersion == Volatile.Read(ref _written) ? knownVersion : await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false));
         while (current == knownVersion)
         {
             var left = deadline - Environment.TickCount64;
@@ -209,9 +223,20 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
             }
             ThrowIfDisposed();
             signal = Changes.Current; // before probing, so a change landing meanwhile still wakes the next slice
-            current = (woken ? _pushed.Tip(knownVersion) : null) ?? await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
+            current = (woken ? _pushed.Tip(knownVersion) ?? WrittenSince(knownVersion) : null) ?? await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false);
         }
         return current;
+    }
+
+    /// <summary>On a store that cannot notify: the version this instance wrote after <paramref name="knownVersion"/>, if it did.</summary>
+    private long? WrittenSince(long? knownVersion) =>
+        !NotifiesChanges && knownVersion is { } known && Volatile.Read(ref _written) is var written && written > known ? written : null;
+
+    private void NoteWritten(long version)
+    {
+        var seen = Volatile.Read(ref _written);
+        while (version > seen && Interlocked.CompareExchange(ref _written, version, seen) is var actual && actual != seen)
+            seen = actual;
     }
 
     /// <summary>Releases the backend's resources; waits in progress end with <see cref="ObjectDisposedException"/>.</summary>
@@ -314,18 +339,32 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     /// <summary>Throws <see cref="ObjectDisposedException"/> once the backend is disposed.</summary>
     protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
 
-    private ValueTask<StoredState?> ReadChecked(bool async, CancellationToken cancellationToken)
+    private async ValueTask<StoredState?> ReadChecked(bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        return ReadCoreAsync(async, cancellationToken);
+        var state = await ReadCoreAsync(async, cancellationToken).ConfigureAwait(false);
+        NoteRead(state?.Version);
+        return state;
     }
 
-    private ValueTask<long?> ReadVersionChecked(bool async, CancellationToken cancellationToken)
+    private async ValueTask<long?> ReadVersionChecked(bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        return ReadVersionCoreAsync(async, cancellationToken);
+        var version = await ReadVersionCoreAsync(async, cancellationToken).ConfigureAwait(false);
+        NoteRead(version);
+        return version;
+    }
+
+    /// <summary>
+    /// A store read older than the version this instance wrote was emptied or replaced since (versions otherwise only
+    /// grow): that write no longer says anything about the store.
+    /// </summary>
+    private void NoteRead(long? version)
+    {
+        if (version is not { } read || read < Volatile.Read(ref _written))
+            Volatile.Write(ref _written, long.MinValue);
     }
 
     private async ValueTask<long?> WriteChecked(ReadOnlyMemory<byte> data, WriteCondition condition, Guid commitId, bool async, CancellationToken cancellationToken)
@@ -333,16 +372,21 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
         var version = await WriteCoreAsync(data, condition, commitId, async, cancellationToken).ConfigureAwait(false);
-        if (version is not null)
+        if (version is { } written)
+        {
+            NoteWritten(written);
             Changes.Notify(); // waiters on this instance see a local write at once
+        }
         return version;
     }
 
-    private ValueTask<LogSlice> ReadLogChecked(long? afterVersion, bool async, CancellationToken cancellationToken)
+    private async ValueTask<LogSlice> ReadLogChecked(long? afterVersion, bool async, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfDisposed();
-        return ReadLogCoreAsync(afterVersion, async, cancellationToken);
+        var slice = await ReadLogCoreAsync(afterVersion, async, cancellationToken).ConfigureAwait(false);
+        NoteRead(slice.Version);
+        return slice;
     }
 
     private async ValueTask<Appended?> AppendChecked(ReadOnlyMemory<byte> record, long expectedVersion, Guid commitId, AppendCheck? check, bool async, CancellationToken cancellationToken)
@@ -352,8 +396,11 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
         var appended = check is null
             ? await AppendCoreAsync(record, expectedVersion, commitId, async, cancellationToken).ConfigureAwait(false)
             : await AppendCheckedCoreAsync(record, expectedVersion, commitId, check, async, cancellationToken).ConfigureAwait(false);
-        if (appended is not null)
+        if (appended is { } done)
+        {
+            NoteWritten(done.Version);
             Changes.Notify();
+        }
         return appended;
     }
 
