@@ -205,7 +205,7 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
         var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)Math.Ceiling(timeout.TotalMilliseconds);
         var signal = Changes.Current;
         var current = _pushed.Tip(knownVersion) ?? WrittenSince(knownVersion)
-            ?? (!NotifiesChanges && knownVersion == Volatile.Read(ref _written) ? knownVersion : await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false));
+            ?? (WroteLast(knownVersion) ? knownVersion : await ReadVersionChecked(async: true, cancellationToken).ConfigureAwait(false));
         while (current == knownVersion)
         {
             var left = deadline - Environment.TickCount64;
@@ -231,6 +231,10 @@ public abstract class ToscBackend : IBackend, IAsyncDisposable
     /// <summary>On a store that cannot notify: the version this instance wrote after <paramref name="knownVersion"/>, if it did.</summary>
     private long? WrittenSince(long? knownVersion) =>
         !NotifiesChanges && knownVersion is { } known && Volatile.Read(ref _written) is var written && written > known ? written : null;
+
+    /// <summary>On a store that cannot notify: whether <paramref name="knownVersion"/> is the version this instance wrote last.</summary>
+    private bool WroteLast(long? knownVersion) =>
+        !NotifiesChanges && knownVersion is { } known && known == Volatile.Read(ref _written);
 
     private void NoteWritten(long version)
     {
