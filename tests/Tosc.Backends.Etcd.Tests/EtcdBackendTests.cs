@@ -190,7 +190,18 @@ public sealed class EtcdBackendTests(EtcdServerFixture fixture) : IClassFixture<
         {
             long? current = version;
             while (current == version)
-                current = await waiter.WaitForChangeAsync(version, TimeSpan.FromHours(1));
+            {
+                try
+                {
+                    current = await waiter.WaitForChangeAsync(version, TimeSpan.FromHours(1));
+                }
+                catch (BackendException e) when (e.IsTransient)
+                {
+                    // The waiter's own channel may still be reconnecting when the writer's has (seen in CI: its first
+                    // probe after the restart was refused); a watcher backs off and waits again, and so does this.
+                    await Task.Delay(TimeSpan.FromMilliseconds(100));
+                }
+            }
             return current;
         }
         Assert.Equal(next, await Eventually.Within(WaitUntilMoved(), "the waiter hearing the commit made after the restart", TimeSpan.FromSeconds(20)));
